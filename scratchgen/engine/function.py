@@ -1,0 +1,106 @@
+"""`Function`: one differentiable operation, and the switch that turns graph recording off.
+
+A Function has two halves:
+
+    forward(*arrays) -> array          raw NumPy/CuPy arithmetic, no graph
+    backward(grad)   -> grads          written with Tensor ops, so it is differentiable too
+
+Because backward is built from Tensor ops, running it with graph recording on
+(`create_graph=True`) records the backward pass itself as a graph: that is how second
+derivatives (a WGAN-GP gradient penalty, Hessian-vector products) come for free.
+
+Calling a Function records one node of the graph:
+
+    x ──┐
+        ├── Function ── out        out.creator = the Function, Function.inputs = (x, y)
+    y ──┘
+"""
+import contextlib
+import weakref
+
+from ..errors import DeviceError, GraphError
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def set_grad_enabled(mode):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, bool(mode)
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: ops inside record no graph (evaluation, optimizer updates)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    return set_grad_enabled(True)
+
+
+class Function:
+    """Base class of every differentiable op. Subclasses write `forward` and `backward`."""
+
+    freed = False
+
+    def __call__(self, *inputs):
+        from .tensor import Tensor, as_tensor
+
+        tensors = tuple(x if isinstance(x, Tensor) else as_tensor(x) for x in inputs)
+        self.check_devices(tensors)
+        out = Tensor(self.forward(*(t.data for t in tensors)))
+        if _grad_enabled and any(t.requires_grad for t in tensors):
+            self.inputs = tensors
+            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            # A weak reference: the output owns its creator, not the other way round.
+            self._output = weakref.ref(out)
+            out.creator = self
+            out.requires_grad = True
+        return out
+
+    def check_devices(self, tensors):
+        devices = {t.device for t in tensors}
+        if len(devices) > 1:
+            shapes = ", ".join(f"{t.device}:{t.shape}" for t in tensors)
+            raise DeviceError(f"{self.name}: inputs live on different devices ({shapes}); "
+                              "move them to one device with .to(device)")
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def output(self):
+        """The tensor this Function produced (alive whenever its backward runs)."""
+        return self._output()
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        """Gradients of the loss with respect to each input, given the output's gradient.
+
+        Returns one Tensor (or None for an input that needs none) per input. A gradient
+        may have the broadcast shape; the engine reduces it to the input's shape.
+        """
+        raise NotImplementedError
+
+    def release(self):
+        """Drop the saved inputs and arrays so their memory can go (after backward)."""
+        self.__dict__.clear()
+        self.freed = True
+
+    def check_not_freed(self):
+        if self.freed:
+            raise GraphError(
+                "trying to backward through the graph a second time, but its saved values "
+                "were freed by the first backward; pass retain_graph=True to the first "
+                "backward (or grad) call if you need to go through it twice")

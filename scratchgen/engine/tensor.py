@@ -1,0 +1,366 @@
+"""`Tensor`: an array plus the graph that produced it.
+
+`Tensor.data` is the raw array (numpy.ndarray on the CPU, cupy.ndarray on a GPU). A tensor
+with requires_grad=True records every op applied to it; `.backward()` then fills the
+`.grad` of the leaves (tensors created by the user rather than by an op).
+"""
+import numpy as np
+
+from ..errors import GraphError
+from . import backend
+from .autograd import backward as _backward
+from .function import is_grad_enabled
+
+
+def _default_float_dtype(array):
+    """Python floats, ints and lists become float32; arrays keep their dtype."""
+    if array.dtype.kind in "iuf":
+        return array.astype(np.float32)
+    return array
+
+
+def as_array(data, dtype=None, device=None):
+    """Anything array-like -> an array on `device`, following scratchgen's dtype rules."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, np.ndarray) or backend.array_module(data) is not np:
+        array = data
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
+    else:  # Python scalars and (nested) lists
+        array = np.asarray(data)
+        if dtype is None:
+            array = _default_float_dtype(array)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    if device is not None:
+        array = backend.to_device(array, device)
+    return array
+
+
+def as_array_like(data, like):
+    """A Python scalar or array-like as an array next to `like` (same device).
+
+    A Python scalar takes the dtype NumPy would give `like <op> scalar` (it never
+    upcasts a float32 tensor to float64)."""
+    xp = backend.array_module(like)
+    if isinstance(data, (bool, int, float)):
+        return xp.asarray(data, dtype=xp.result_type(like.dtype, data))
+    return backend.to_device(as_array(data), backend.device_of(like))
+
+
+def as_tensor(data, like=None):
+    if isinstance(data, Tensor):
+        return data
+    return Tensor(as_array(data) if like is None else as_array_like(data, like.data))
+
+
+class Tensor:
+    # Make NumPy hand `ndarray + Tensor` to Tensor.__radd__ instead of looping over it.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False):
+        self.data = data
+        self.grad = None
+        self.creator = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ---- properties -------------------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return int(self.data.size)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def xp(self):
+        """The array module of this tensor (numpy or cupy)."""
+        return backend.array_module(self.data)
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def requires_grad_(self, flag=True):
+        if flag and self.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, but this one "
+                            f"has dtype {self.dtype}; create it with a float dtype")
+        self.requires_grad = bool(flag)
+        return self
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
+        extras = ""
+        if self.device != "cpu":
+            extras += f", device='{self.device}'"
+        if self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}, dtype={self.dtype}{extras})"
+
+    def __array__(self, dtype=None, copy=None):
+        array = backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype)
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.size} elements is "
+                             "ambiguous; use .any() or .all() on .data")
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    # ---- conversion -------------------------------------------------------------------
+    def numpy(self):
+        """The values as a NumPy array (copied from the GPU if needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self):
+        """The same values, cut from the graph (shares memory, like torch)."""
+        return Tensor(self.data)
+
+    def to(self, device):
+        """A copy on `device` ('cpu' or 'cuda'); differentiable, like any other op."""
+        from .ops.elementwise import ToDevice
+
+        if backend.check_device(device) == self.device:
+            return self
+        return ToDevice(device)(self)
+
+    def astype(self, dtype):
+        from .ops.elementwise import Cast
+
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return Cast(dtype)(self)
+
+    # ---- autograd ---------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate the gradient of this tensor into the .grad of every leaf."""
+        _backward(self, grad, retain_graph, create_graph)
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ---- arithmetic (the ops live in engine/ops; these are the spellings) -------------
+    def _binary(self, fn, other, reverse=False):
+        other = as_tensor(other, like=self)
+        return fn()(other, self) if reverse else fn()(self, other)
+
+    def __add__(self, other):
+        from .ops.elementwise import Add
+        return self._binary(Add, other)
+
+    def __radd__(self, other):
+        from .ops.elementwise import Add
+        return self._binary(Add, other, reverse=True)
+
+    def __sub__(self, other):
+        from .ops.elementwise import Sub
+        return self._binary(Sub, other)
+
+    def __rsub__(self, other):
+        from .ops.elementwise import Sub
+        return self._binary(Sub, other, reverse=True)
+
+    def __mul__(self, other):
+        from .ops.elementwise import Mul
+        return self._binary(Mul, other)
+
+    def __rmul__(self, other):
+        from .ops.elementwise import Mul
+        return self._binary(Mul, other, reverse=True)
+
+    def __truediv__(self, other):
+        from .ops.elementwise import Div
+        return self._binary(Div, other)
+
+    def __rtruediv__(self, other):
+        from .ops.elementwise import Div
+        return self._binary(Div, other, reverse=True)
+
+    def __pow__(self, other):
+        from .ops.elementwise import Pow
+        return self._binary(Pow, other)
+
+    def __rpow__(self, other):
+        from .ops.elementwise import Pow
+        return self._binary(Pow, other, reverse=True)
+
+    def __matmul__(self, other):
+        from .ops.linalg import matmul
+        return matmul(self, as_tensor(other, like=self))
+
+    def __rmatmul__(self, other):
+        from .ops.linalg import matmul
+        return matmul(as_tensor(other, like=self), self)
+
+    def __neg__(self):
+        from .ops.elementwise import Neg
+        return Neg()(self)
+
+    def __pos__(self):
+        return self
+
+    # Comparisons give plain boolean arrays: they are not differentiable.
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return op(self.data, other)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    def __getitem__(self, index):
+        from .ops.shape import GetItem
+        return GetItem(index)(self)
+
+    # ---- methods with NumPy's names ---------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        from .ops.reduce import Sum
+        return Sum(axis, keepdims)(self)
+
+    def mean(self, axis=None, keepdims=False):
+        from .ops.reduce import mean
+        return mean(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False):
+        from .ops.reduce import var
+        return var(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        from .ops.reduce import Max
+        return Max(axis, keepdims)(self)
+
+    def min(self, axis=None, keepdims=False):
+        from .ops.reduce import Min
+        return Min(axis, keepdims)(self)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        from .ops.reduce import logsumexp
+        return logsumexp(self, axis, keepdims)
+
+    def argmax(self, axis=None):
+        """Indices of the maxima (a plain integer array: not differentiable)."""
+        return self.data.argmax(axis=axis)
+
+    def exp(self):
+        from .ops.elementwise import Exp
+        return Exp()(self)
+
+    def log(self):
+        from .ops.elementwise import Log
+        return Log()(self)
+
+    def sqrt(self):
+        from .ops.elementwise import Sqrt
+        return Sqrt()(self)
+
+    def tanh(self):
+        from .ops.elementwise import Tanh
+        return Tanh()(self)
+
+    def sigmoid(self):
+        from .ops.elementwise import Sigmoid
+        return Sigmoid()(self)
+
+    def abs(self):
+        from .ops.elementwise import Abs
+        return Abs()(self)
+
+    def clip(self, min=None, max=None):
+        from .ops.elementwise import Clip
+        return Clip(min, max)(self)
+
+    def reshape(self, *shape):
+        from .ops.shape import Reshape
+        return Reshape(_shape_arg(shape))(self)
+
+    def transpose(self, *axes):
+        from .ops.shape import Transpose
+        return Transpose(_shape_arg(axes) or None)(self)
+
+    def squeeze(self, axis=None):
+        from .ops.shape import squeeze
+        return squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        from .ops.shape import unsqueeze
+        return unsqueeze(self, axis)
+
+    def broadcast_to(self, *shape):
+        from .ops.shape import BroadcastTo
+        return BroadcastTo(_shape_arg(shape))(self)
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        from .ops.shape import flatten
+        return flatten(self, start_axis, end_axis)
+
+
+def _shape_arg(args):
+    """Accept both t.reshape(2, 3) and t.reshape((2, 3))."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
+    """Create a leaf tensor (a copy of `data`).
+
+    Float arrays keep their dtype (float64 stays float64); Python floats, ints and
+    lists become float32 unless `dtype` says otherwise.
+    """
+    array = as_array(data, dtype=dtype)
+    device = backend.check_device(device) if device is not None else backend.device_of(array)
+    array = backend.to_device(array, device)
+    xp = backend.array_module(array)
+    return Tensor(xp.array(array, copy=True), requires_grad=requires_grad)
+
+
+__all__ = ["Tensor", "tensor", "as_tensor", "is_grad_enabled", "GraphError"]
