@@ -60,6 +60,8 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False):
+        if isinstance(data, np.generic):  # NumPy returns scalars from full reductions
+            data = np.asarray(data)
         self.data = data
         self.grad = None
         self.creator = None

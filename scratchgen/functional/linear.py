@@ -1,0 +1,118 @@
+"""Linear maps: the affine layer and 2-D (transposed) convolution, NCHW.
+
+The convolution arithmetic lives in engine/ops/conv.py (three Functions that differentiate
+into each other) and the kernels it runs are chosen by the registry (engine/dispatch.py);
+this file checks arguments, computes output sizes and adds the bias.
+"""
+from ..engine.ops.conv import Conv2d, Conv2dInputGrad, ConvGeometry
+from ..engine.ops.shape import unsqueeze
+from ..errors import ShapeError
+
+
+def linear(x, weight, bias=None):
+    """y = x W^T + b, with W of shape (out_features, in_features)."""
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
+                         f"{weight.shape}: the input's last dimension must be {weight.shape[1]}")
+    y = x @ weight.T  # (..., in) @ (in, out) -> (..., out)
+    if bias is not None:
+        if bias.shape != (weight.shape[0],):
+            raise ShapeError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
+                             f"{weight.shape}; expected ({weight.shape[0]},)")
+        y = y + bias
+    return y
+
+
+def pair(value, name, minimum):
+    """An int or a pair of ints -> a pair, each at least `minimum`."""
+    pair_ = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair_) != 2 or not all(isinstance(v, int) for v in pair_):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair_) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return pair_
+
+
+def _batched(x, name):
+    """Accept (C, H, W) as a batch of one, like PyTorch; anything else but 4-D is an error."""
+    if x.ndim == 3:
+        return unsqueeze(x, 0), True
+    if x.ndim != 4:
+        raise ShapeError(f"{name}: input must be (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    return x, False
+
+
+def _add_channel_bias(y, bias, channels, name):
+    if bias is None:
+        return y
+    if bias.shape != (channels,):
+        raise ShapeError(f"{name}: bias of shape {bias.shape} does not match {channels} output "
+                         f"channels; expected ({channels},)")
+    return y + bias.reshape(1, channels, 1, 1)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation: y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q] x[n, g c, s i + d p - pad, ...].
+
+    x (N, C, H, W), weight (O, C / groups, kh, kw) -> y (N, O, OH, OW) with
+    OH = floor((H + 2 pad - d (kh - 1) - 1) / s) + 1.
+    """
+    x, unbatched = _batched(x, "conv2d")
+    stride, padding = pair(stride, "stride", 1), pair(padding, "padding", 0)
+    dilation = pair(dilation, "dilation", 1)
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+    if weight.ndim != 4:
+        raise ShapeError(f"conv2d: weight must be (out, in / groups, kh, kw), got {weight.shape}")
+    out_ch, in_per_group, kh, kw = weight.shape
+    if x.shape[1] != in_per_group * groups or out_ch % groups:
+        raise ShapeError(f"conv2d: input of shape {x.shape} does not fit weight of shape "
+                         f"{weight.shape} with groups={groups}: expected {in_per_group * groups} "
+                         f"input channels and out channels divisible by {groups}")
+    for size, k, s, p, d, axis in zip(x.shape[2:], (kh, kw), stride, padding, dilation, "HW"):
+        if size + 2 * p < d * (k - 1) + 1:
+            raise ShapeError(f"conv2d: input of shape {x.shape} (padded {axis} = {size + 2 * p}) "
+                             f"is smaller than the kernel {weight.shape[2:]} with dilation {d}")
+    y = Conv2d(ConvGeometry(stride, padding, dilation, groups))(x, weight)
+    y = _add_channel_bias(y, bias, out_ch, "conv2d")
+    return y[0] if unbatched else y
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The adjoint of conv2d (sometimes called a fractionally strided convolution).
+
+    x (N, C_in, H, W), weight (C_in, C_out / groups, kh, kw) -> (N, C_out, OH, OW) with
+    OH = (H - 1) s - 2 pad + d (kh - 1) + output_padding + 1.
+    """
+    x, unbatched = _batched(x, "conv_transpose2d")
+    stride, padding = pair(stride, "stride", 1), pair(padding, "padding", 0)
+    dilation = pair(dilation, "dilation", 1)
+    output_padding = pair(output_padding, "output_padding", 0)
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"conv_transpose2d: groups must be a positive int, got {groups!r}")
+    if weight.ndim != 4:
+        raise ShapeError(f"conv_transpose2d: weight must be (in, out / groups, kh, kw), "
+                         f"got {weight.shape}")
+    in_ch, out_per_group, kh, kw = weight.shape
+    if x.shape[1] != in_ch or in_ch % groups:
+        raise ShapeError(f"conv_transpose2d: input of shape {x.shape} does not fit weight of "
+                         f"shape {weight.shape} with groups={groups}: expected {in_ch} input "
+                         f"channels, divisible by {groups}")
+    if any(op >= s for op, s in zip(output_padding, stride)):
+        # (PyTorch also allows output_padding < dilation; that output is not the adjoint of
+        # any conv2d and is not supported here.)
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller "
+                         f"than stride {stride}")
+    out_size = [(size - 1) * s - 2 * p + d * (k - 1) + op + 1 for size, s, p, d, k, op in
+                zip(x.shape[2:], stride, padding, dilation, (kh, kw), output_padding)]
+    if min(out_size) < 1:
+        raise ShapeError(f"conv_transpose2d: input of shape {x.shape} with padding {padding} "
+                         f"gives an empty output {tuple(out_size)}")
+    out_ch = out_per_group * groups
+    out_shape = (x.shape[0], out_ch, *out_size)
+    y = Conv2dInputGrad(ConvGeometry(stride, padding, dilation, groups), out_shape)(x, weight)
+    y = _add_channel_bias(y, bias, out_ch, "conv_transpose2d")
+    return y[0] if unbatched else y
