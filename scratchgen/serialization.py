@@ -77,12 +77,22 @@ def save(state, path):
     buffer = io.BytesIO()
     np.savez(buffer, **{MANIFEST_KEY: np.frombuffer(manifest.encode(), dtype=np.uint8)},
              **arrays)
+    atomic_write(path, buffer.getvalue())
+
+
+def atomic_write(path, payload):
+    """Write bytes to `path` so that it holds either the old file or the whole new one.
+
+    The bytes go to a temporary file in the same directory, are flushed to disk, and the
+    temporary file is renamed over `path` (a rename within a file system is atomic)."""
+    if isinstance(payload, str):
+        payload = payload.encode()
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getvalue())
+            f.write(payload)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -1,0 +1,172 @@
+"""Denoising diffusion probabilistic models (DDPM, Ho et al. 2020) with the DDPM ancestral
+sampler and the deterministic-or-not DDIM sampler (Song et al. 2021).
+
+Forward (noising) process, with a linear schedule beta_1 .. beta_T (1e-4 .. 0.02, T = 1000):
+    q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t I)                       (Ho eq. 2)
+    alpha_t = 1 - beta_t,   alphabar_t = prod_{s <= t} alpha_s
+    q(x_t | x_0)     = N(sqrt(alphabar_t) x_0, (1 - alphabar_t) I)                 (Ho eq. 4)
+
+Training: predict the noise that was added (the "simple" objective):
+    L = E_{t, x_0, eps} || eps - eps_theta(sqrt(alphabar_t) x_0 + sqrt(1 - alphabar_t) eps, t) ||^2
+                                                                                  (Ho eq. 14)
+Sampling, DDPM (Ho Algorithm 2), for t = T .. 1, z ~ N(0, I) (z = 0 at t = 1):
+    x_{t-1} = (x_t - beta_t / sqrt(1 - alphabar_t) eps_theta(x_t, t)) / sqrt(alpha_t) + sigma_t z
+    with sigma_t^2 = beta_t
+Sampling, DDIM (Song eq. 12) on a sub-sequence of steps tau_1 < ... < tau_S:
+    x0_hat  = (x_t - sqrt(1 - alphabar_t) eps_theta) / sqrt(alphabar_t)
+    x_prev  = sqrt(alphabar_prev) x0_hat + sqrt(1 - alphabar_prev - sigma^2) eps_theta + sigma z
+    sigma   = eta sqrt((1 - alphabar_prev) / (1 - alphabar_t)) sqrt(1 - alphabar_t / alphabar_prev)
+eta = 0 is deterministic; eta = 1 with every step is DDPM with sigma_t^2 = betatilde_t.
+
+Trap (see REFERENCES): with these beta endpoints a small T leaves alphabar_T far from 0
+(about 0.6 at T = 50), so x_T would not be N(0, I). `NoiseSchedule` warns about it.
+"""
+import warnings
+
+import numpy as np
+
+from .. import nn, optim
+from ..engine import random as sg_random
+from ..engine.function import no_grad
+from ..engine.tensor import Tensor
+from ..engine.creation import concatenate
+from ..functional import mse_loss
+from ..training.pictures import plot_points_2d
+from .base import GenerativeModel
+from .common import evaluate_2d, mlp, sinusoidal_embedding
+
+
+class NoiseSchedule:
+    """beta_t, alpha_t and alphabar_t for t = 1 .. T, stored at index t - 1 (float64)."""
+
+    def __init__(self, steps=1000, beta_start=1e-4, beta_end=0.02):
+        if steps < 1:
+            raise ValueError(f"diffusion needs at least one step, got T={steps}")
+        self.T = steps
+        self.betas = np.linspace(beta_start, beta_end, steps, dtype=np.float64)
+        self.alphas = 1.0 - self.betas
+        self.alphabar = np.cumprod(self.alphas)
+        if self.alphabar[-1] > 0.01:
+            warnings.warn(f"with T={steps} the final alphabar is {self.alphabar[-1]:.3g}: x_T is "
+                          "far from N(0, I) and samples will be poor; use T of several hundred",
+                          stacklevel=2)
+
+    def alphabar_at(self, t):
+        """alphabar_t for integer t in 1..T, and 1 for t = 0 (no noise yet)."""
+        t = np.asarray(t)
+        return np.where(t > 0, self.alphabar[np.maximum(t, 1) - 1], 1.0)
+
+    def q_sample(self, x0, t, eps):
+        """x_t = sqrt(alphabar_t) x0 + sqrt(1 - alphabar_t) eps    (Ho eq. 4), arrays."""
+        ab = self.alphabar_at(t).reshape((-1,) + (1,) * (x0.ndim - 1))
+        return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps
+
+    def ddpm_step(self, x_t, t, eps_hat, z):
+        """One ancestral step x_t -> x_{t-1} (Ho Algorithm 2, sigma_t^2 = beta_t)."""
+        beta, alpha, ab = self.betas[t - 1], self.alphas[t - 1], self.alphabar[t - 1]
+        mean = (x_t - beta / np.sqrt(1 - ab) * eps_hat) / np.sqrt(alpha)
+        return mean + (np.sqrt(beta) * z if t > 1 else 0.0)
+
+    def ddim_step(self, x_t, t, t_prev, eps_hat, z, eta=0.0):
+        """One DDIM step x_t -> x_{t_prev} (Song et al. 2021, eq. 12)."""
+        ab, ab_prev = self.alphabar_at(t), self.alphabar_at(t_prev)
+        x0_hat = (x_t - np.sqrt(1 - ab) * eps_hat) / np.sqrt(ab)
+        sigma = eta * np.sqrt((1 - ab_prev) / (1 - ab)) * np.sqrt(1 - ab / ab_prev)
+        direction = np.sqrt(np.maximum(1 - ab_prev - sigma ** 2, 0.0)) * eps_hat
+        return np.sqrt(ab_prev) * x0_hat + direction + sigma * z
+
+    def ddim_timesteps(self, sample_steps):
+        """An evenly spaced decreasing sub-sequence T = tau_S > ... > tau_1 >= 1."""
+        if not 1 <= sample_steps <= self.T:
+            raise ValueError(f"--sample-steps must be in [1, {self.T}], got {sample_steps}")
+        return np.unique(np.linspace(1, self.T, sample_steps).round().astype(int))[::-1]
+
+
+class Denoiser2D(nn.Module):
+    """eps_theta(x_t, t) for 2D points: an MLP on [x_t, embedding(t)] with SiLU."""
+
+    def __init__(self, dim=2, hidden=128, layers=3, time_dim=32):
+        super().__init__()
+        self.time_dim = time_dim
+        self.net = mlp([dim + time_dim, *[hidden] * layers, dim], activation=nn.SiLU)
+
+    def forward(self, x, t):
+        emb = sinusoidal_embedding(t, self.time_dim)     # (B,) -> (B, time_dim)
+        return self.net(concatenate([x, emb], axis=1))   # (B, 2 + time_dim) -> (B, 2)
+
+
+class Diffusion(GenerativeModel):
+    name = "diffusion"
+    description = "DDPM (Ho et al. 2020) with DDPM and DDIM samplers; MLP denoiser on 2D data"
+    dataset_kinds = ("2d",)
+    default_dataset = "ring8"
+    defaults = {"steps": 4000, "batch_size": 256, "lr": 2e-3}
+    options = {
+        "timesteps": {"default": 1000, "help": "diffusion length T"},
+        "beta_start": {"default": 1e-4, "help": "beta_1 of the linear schedule"},
+        "beta_end": {"default": 0.02, "help": "beta_T of the linear schedule"},
+        "hidden": {"default": 128, "help": "width of the denoiser's hidden layers"},
+        "layers": {"default": 3, "help": "hidden layers of the denoiser"},
+        "sampler": {"default": "ddpm", "choices": ["ddpm", "ddim"], "help": "sampler"},
+        "sample_steps": {"default": 50, "help": "DDIM: number of sampling steps"},
+        "eta": {"default": 0.0, "help": "DDIM: 0 deterministic, 1 ancestral-like"},
+    }
+
+    def build(self):
+        c = self.config
+        self.schedule = NoiseSchedule(c["timesteps"], c["beta_start"], c["beta_end"])
+        # Work in standardised coordinates so one network fits ring8 (radius 1) and grid25
+        # (spread 4): x_model = (x - shift) / scale.
+        self.shift = self.dataset.train.mean(axis=0)
+        self.scale = float(self.dataset.train.std())
+        self.denoiser = Denoiser2D(self.dataset.shape[0], c["hidden"], c["layers"])
+        self.networks = {"denoiser": self.denoiser}
+        self.optimizers = {"denoiser": optim.Adam(self.denoiser.parameters(), lr=c["lr"])}
+
+    def train_step(self, batch):
+        rng = sg_random.generator()
+        x0 = (batch - self.shift) / self.scale
+        t = rng.integers(1, self.schedule.T + 1, len(batch))     # t ~ U{1..T}
+        eps = rng.standard_normal(x0.shape)
+        x_t = self.schedule.q_sample(x0, t, eps).astype(np.float32)
+        opt = self.optimizers["denoiser"]
+        opt.zero_grad()
+        loss = mse_loss(self.denoiser(Tensor(x_t), t), Tensor(eps.astype(np.float32)))  # eq. 14
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    def predict_noise(self, x_t, t):
+        with no_grad():
+            return self.denoiser(Tensor(x_t.astype(np.float32)),
+                                 np.full(len(x_t), t)).numpy().astype(np.float64)
+
+    def sample(self, n, sampler=None, sample_steps=None, eta=None, **options):
+        c, s, rng = self.config, self.schedule, sg_random.generator()
+        sampler = sampler or c["sampler"]
+        x = rng.standard_normal((n, self.dataset.shape[0]))     # x_T ~ N(0, I)
+        if sampler == "ddpm":
+            for t in range(s.T, 0, -1):
+                x = s.ddpm_step(x, t, self.predict_noise(x, t), rng.standard_normal(x.shape))
+        elif sampler == "ddim":
+            eta = c["eta"] if eta is None else eta
+            steps = s.ddim_timesteps(sample_steps or c["sample_steps"])
+            for t, t_prev in zip(steps, list(steps[1:]) + [0]):
+                x = s.ddim_step(x, t, t_prev, self.predict_noise(x, t),
+                                rng.standard_normal(x.shape), eta)
+        else:
+            raise ValueError(f"unknown sampler {sampler!r}; choose 'ddpm' or 'ddim'")
+        return (x * self.scale + self.shift).astype(np.float32)
+
+    def evaluate(self, rng):
+        metrics = evaluate_2d(self.sample(2500, sampler="ddpm"), self.dataset, rng)
+        ddim = evaluate_2d(self.sample(2500, sampler="ddim"), self.dataset, rng)
+        metrics.update({f"ddim_{k}": v for k, v in ddim.items()})
+        return metrics
+
+    def plot_samples(self, run, samples, name="samples.png"):
+        plot_points_2d(run, samples, self.dataset, name=name,
+                       title=f"DDPM on {self.dataset.name} ({self.config['sampler']} sampler)")
+
+    def save_pictures(self, run, rng):
+        self.plot_samples(run, self.sample(2500))

@@ -1,0 +1,144 @@
+"""Generative adversarial networks (Goodfellow et al. 2014), with the non-saturating loss
+and the Wasserstein loss with gradient penalty (WGAN-GP, Gulrajani et al. 2017).
+
+A generator G maps noise z ~ N(0, I) to data space; a discriminator (critic) D scores
+points. The two are trained against each other.
+
+Non-saturating GAN (Goodfellow et al. 2014, section 3):
+    L_D = -E_x[log D(x)] - E_z[log(1 - D(G(z)))]          (D(.) = sigmoid of a logit)
+    L_G = -E_z[log D(G(z))]                                 (instead of minimising log(1 - D))
+
+WGAN-GP (Gulrajani et al. 2017, Algorithm 1):
+    L_D = E_z[D(G(z))] - E_x[D(x)] + lambda E_xhat[(||grad_xhat D(xhat)||_2 - 1)^2]
+          with xhat = eps x + (1 - eps) G(z), eps ~ U[0, 1]
+    L_G = -E_z[D(G(z))]
+The penalty differentiates D's input gradient with respect to D's weights: a second
+derivative, which scratchgen gets by building the first gradient with create_graph=True.
+
+Packing (PacGAN, Lin et al. 2018): the discriminator judges `pack` samples at once,
+concatenated, so a generator that repeats one mode is easy to spot. pack=1 is the plain GAN.
+"""
+import numpy as np
+
+from .. import nn, optim
+from ..engine import random as sg_random
+from ..engine.autograd import grad
+from ..engine.tensor import Tensor
+from ..functional import binary_cross_entropy_with_logits
+from ..training.pictures import plot_points_2d
+from .base import GenerativeModel
+from .common import evaluate_2d, mlp
+
+
+class GAN(GenerativeModel):
+    name = "gan"
+    description = "GAN with MLPs on 2D data (non-saturating or WGAN-GP loss, PacGAN packing)"
+    dataset_kinds = ("2d",)
+    default_dataset = "ring8"
+    defaults = {"steps": 3000, "batch_size": 256, "lr": 1e-3}
+    options = {
+        "loss": {"default": "nonsaturating", "choices": ["nonsaturating", "wgan-gp"],
+                 "help": "adversarial loss"},
+        "latent_dim": {"default": 8, "help": "dimension of the noise z"},
+        "hidden": {"default": 128, "help": "width of the hidden layers"},
+        "layers": {"default": 3, "help": "hidden layers in G and in D"},
+        "pack": {"default": 4, "help": "PacGAN packing degree (1 = plain GAN)"},
+        "n_critic": {"default": 1, "help": "discriminator steps per generator step"},
+        "gp_weight": {"default": 0.1, "help": "WGAN-GP penalty weight lambda"},
+        "beta1": {"default": 0.5, "help": "Adam beta1"},
+        "beta2": {"default": 0.999, "help": "Adam beta2"},
+    }
+
+    def build(self):
+        c = self.config
+        if c["batch_size"] % c["pack"]:
+            raise ValueError(f"batch_size {c['batch_size']} must be divisible by pack {c['pack']}")
+        dim = self.dataset.shape[0]
+        hidden = [c["hidden"]] * c["layers"]
+        self.generator = mlp([c["latent_dim"], *hidden, dim], activation=nn.ReLU)
+        self.discriminator = mlp([dim * c["pack"], *hidden, 1],
+                                 activation=lambda: nn.LeakyReLU(0.2))
+        self.networks = {"generator": self.generator, "discriminator": self.discriminator}
+        betas = (c["beta1"], c["beta2"])
+        self.optimizers = {
+            "generator": optim.Adam(self.generator.parameters(), lr=c["lr"], betas=betas),
+            "discriminator": optim.Adam(self.discriminator.parameters(), lr=c["lr"], betas=betas),
+        }
+
+    # ---- the two players ------------------------------------------------------------
+    def generate(self, n):
+        z = Tensor(sg_random.generator().standard_normal((n, self.config["latent_dim"]))
+                   .astype(np.float32))
+        return self.generator(z)  # (n, latent) -> (n, 2)
+
+    def critic(self, x):
+        """D on packs: (B, 2) -> (B / pack, 2 pack) -> (B / pack,) logits or scores."""
+        pack = self.config["pack"]
+        return self.discriminator(x.reshape(x.shape[0] // pack, -1)).reshape(-1)
+
+    def discriminator_loss(self, real, fake):
+        if self.config["loss"] == "wgan-gp":
+            return (self.critic(fake).mean() - self.critic(real).mean()
+                    + self.config["gp_weight"] * self.gradient_penalty(real, fake))
+        real_logits, fake_logits = self.critic(real), self.critic(fake)
+        ones, zeros = np.ones(real_logits.shape, np.float32), np.zeros(fake_logits.shape, np.float32)
+        # -log D(x) - log(1 - D(G(z))), as cross-entropies with labels 1 and 0
+        return (binary_cross_entropy_with_logits(real_logits, ones)
+                + binary_cross_entropy_with_logits(fake_logits, zeros))
+
+    def gradient_penalty(self, real, fake):
+        """E[(||grad_xhat D(xhat)||_2 - 1)^2] on random interpolates xhat (one eps per pack,
+        so every sample of a pack lies on the same segment position)."""
+        pack = self.config["pack"]
+        eps = sg_random.generator().random((real.shape[0] // pack, 1, 1)).astype(np.float32)
+        eps = np.broadcast_to(eps, (real.shape[0] // pack, pack, 1)).reshape(-1, 1)
+        xhat = Tensor((eps * real.data + (1 - eps) * fake.data).astype(np.float32),
+                      requires_grad=True)
+        (g,) = grad(self.critic(xhat).sum(), xhat, create_graph=True)  # (B, 2)
+        norms = (g.reshape(g.shape[0] // pack, -1) ** 2).sum(axis=1).sqrt()  # per pack
+        return ((norms - 1) ** 2).mean()
+
+    def generator_loss(self, fake):
+        logits = self.critic(fake)
+        if self.config["loss"] == "wgan-gp":
+            return -logits.mean()
+        # non-saturating: -log D(G(z))
+        return binary_cross_entropy_with_logits(logits, np.ones(logits.shape, np.float32))
+
+    # ---- training -------------------------------------------------------------------
+    def next_batch(self, rng):
+        """n_critic real minibatches: one per discriminator update of this step."""
+        train, c = self.dataset.train, self.config
+        return train[rng.integers(0, len(train), (c["n_critic"], c["batch_size"]))]
+
+    def train_step(self, batches):
+        """n_critic discriminator updates, then one generator update (Algorithm 1 of
+        Gulrajani et al. 2017; n_critic = 1 alternates as in Goodfellow et al. 2014)."""
+        opt_d, opt_g = self.optimizers["discriminator"], self.optimizers["generator"]
+        for batch in batches:
+            fake = self.generate(len(batch)).detach()  # G is fixed while D learns
+            opt_d.zero_grad()
+            d_loss = self.discriminator_loss(Tensor(batch), fake)
+            d_loss.backward()
+            opt_d.step()
+        opt_g.zero_grad()
+        g_loss = self.generator_loss(self.generate(batches.shape[1]))
+        g_loss.backward()
+        opt_g.step()
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+
+    # ---- sampling and evaluation ----------------------------------------------------
+    def sample(self, n, **options):
+        from ..engine.function import no_grad
+        with no_grad():
+            return self.generate(n).numpy()
+
+    def evaluate(self, rng):
+        return evaluate_2d(self.sample(2500), self.dataset, rng)
+
+    def plot_samples(self, run, samples, name="samples.png"):
+        plot_points_2d(run, samples, self.dataset, name=name,
+                       title=f"GAN ({self.config['loss']}) on {self.dataset.name}")
+
+    def save_pictures(self, run, rng):
+        self.plot_samples(run, self.sample(2500))

@@ -1,0 +1,52 @@
+"""Pictures shared by all models (matplotlib with the Agg backend: no screen needed)."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def new_figure(*args, **kwargs):
+    return plt.subplots(*args, **kwargs)
+
+
+def close(figure):
+    plt.close(figure)
+
+
+def plot_losses(run, log):
+    """loss.png: every logged loss against the step (a running mean over ~1% of the run)."""
+    names = [k for k in log if k != "step"]
+    if not names:
+        return
+    steps = np.asarray(log["step"])
+    fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.2 * len(names)), sharex=True,
+                             squeeze=False)
+    window = max(1, len(steps) // 100)
+    for ax, name in zip(axes[:, 0], names):
+        values = np.asarray(log[name], dtype=float)
+        ax.plot(steps, values, alpha=0.3, lw=0.8)
+        if window > 1:
+            smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+            ax.plot(steps[window - 1:], smooth, lw=1.5)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("step")
+    run.save_figure("loss.png", fig)
+    plt.close(fig)
+
+
+def plot_points_2d(run, samples, dataset, name="samples.png", title=""):
+    """Generated points over the real data, with the mode centres marked."""
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    real = dataset.train[:5000]
+    ax.scatter(real[:, 0], real[:, 1], s=3, c="0.75", label="data")
+    ax.scatter(samples[:, 0], samples[:, 1], s=3, c="tab:blue", alpha=0.6, label="samples")
+    if getattr(dataset, "centres", None) is not None:
+        c = dataset.centres
+        ax.scatter(c[:, 0], c[:, 1], marker="x", s=60, c="tab:red", label="mode centres")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    ax.set_title(title or f"{dataset.name}: {len(samples)} samples")
+    run.save_figure(name, fig)
+    plt.close(fig)

@@ -1,0 +1,26 @@
+"""Test configuration: hypothesis profiles and the import path of tests/helpers.py.
+
+Profiles:
+    ci    bounded examples, no deadline, derandomized (CI=true selects it)
+    dev   more examples, no deadline (the default locally)
+Choose another with HYPOTHESIS_PROFILE=name.
+"""
+import os
+import sys
+
+from hypothesis import HealthCheck, settings
+
+# The test folders have no __init__.py; `from helpers import ...` finds tests/helpers.py here.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# Finite differences make an example cost milliseconds, not microseconds: no deadline, and
+# hypothesis should not fail a test for being slow to generate data.
+_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                     HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=25, derandomize=True, print_blob=True, **_common)
+settings.register_profile("dev", max_examples=100, **_common)
+
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+else:
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
