@@ -13,11 +13,6 @@ from ..errors import DeviceError
 DEVICES = ("cpu", "cuda")
 
 
-def _cupy_if_loaded():
-    """CuPy if something already imported it (a CUDA tensor exists), else None."""
-    return sys.modules.get("cupy")
-
-
 def cupy_module():
     """Import CuPy for device "cuda", with a clear error when it or a GPU is missing."""
     try:
@@ -48,7 +43,7 @@ def check_device(device):
 
 def array_module(*arrays):
     """numpy or cupy, whichever the arrays live in (numpy for Python scalars)."""
-    cupy = _cupy_if_loaded()
+    cupy = sys.modules.get("cupy")  # imported only once a CUDA tensor was made
     if cupy is not None:
         for a in arrays:
             if isinstance(a, cupy.ndarray):
@@ -57,6 +52,8 @@ def array_module(*arrays):
 
 
 def device_of(array):
+    if type(array) is np.ndarray:
+        return "cpu"
     return "cuda" if array_module(array) is not np else "cpu"
 
 

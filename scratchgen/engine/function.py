@@ -18,6 +18,8 @@ Calling a Function records one node of the graph:
 import contextlib
 import weakref
 
+import numpy as np
+
 from ..errors import DeviceError, GraphError
 
 _grad_enabled = True
@@ -52,10 +54,10 @@ class Function:
     freed = False
 
     def __call__(self, *inputs):
-        from .tensor import Tensor, as_tensor
-
-        tensors = tuple(x if isinstance(x, Tensor) else as_tensor(x) for x in inputs)
-        self.check_devices(tensors)
+        Tensor = _tensor.Tensor
+        tensors = tuple(x if isinstance(x, Tensor) else _tensor.as_tensor(x) for x in inputs)
+        if len(tensors) > 1:
+            self.check_devices(tensors)
         out = Tensor(self.forward(*(t.data for t in tensors)))
         if _grad_enabled and any(t.requires_grad for t in tensors):
             self.inputs = tensors
@@ -67,6 +69,8 @@ class Function:
         return out
 
     def check_devices(self, tensors):
+        if all(type(t.data) is np.ndarray for t in tensors):
+            return  # all on the CPU: the common case, decided without asking each tensor
         devices = {t.device for t in tensors}
         if len(devices) > 1:
             shapes = ", ".join(f"{t.device}:{t.shape}" for t in tensors)
@@ -104,3 +108,7 @@ class Function:
                 "trying to backward through the graph a second time, but its saved values "
                 "were freed by the first backward; pass retain_graph=True to the first "
                 "backward (or grad) call if you need to go through it twice")
+
+
+# Imported last: tensor.py itself builds on this module (a cycle resolved at call time).
+from . import tensor as _tensor  # noqa: E402

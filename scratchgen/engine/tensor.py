@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import GraphError
 from . import backend
-from .autograd import backward as _backward
+from . import autograd
 from .function import is_grad_enabled
 
 
@@ -155,23 +155,19 @@ class Tensor:
 
     def to(self, device):
         """A copy on `device` ('cpu' or 'cuda'); differentiable, like any other op."""
-        from .ops.elementwise import ToDevice
-
         if backend.check_device(device) == self.device:
             return self
-        return ToDevice(device)(self)
+        return _elementwise.ToDevice(device)(self)
 
     def astype(self, dtype):
-        from .ops.elementwise import Cast
-
         if np.dtype(dtype) == self.dtype:
             return self
-        return Cast(dtype)(self)
+        return _elementwise.Cast(dtype)(self)
 
     # ---- autograd ---------------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Accumulate the gradient of this tensor into the .grad of every leaf."""
-        _backward(self, grad, retain_graph, create_graph)
+        autograd.backward(self, grad, retain_graph, create_graph)
 
     def zero_grad(self):
         self.grad = None
@@ -182,56 +178,43 @@ class Tensor:
         return fn()(other, self) if reverse else fn()(self, other)
 
     def __add__(self, other):
-        from .ops.elementwise import Add
-        return self._binary(Add, other)
+        return self._binary(_elementwise.Add, other)
 
     def __radd__(self, other):
-        from .ops.elementwise import Add
-        return self._binary(Add, other, reverse=True)
+        return self._binary(_elementwise.Add, other, reverse=True)
 
     def __sub__(self, other):
-        from .ops.elementwise import Sub
-        return self._binary(Sub, other)
+        return self._binary(_elementwise.Sub, other)
 
     def __rsub__(self, other):
-        from .ops.elementwise import Sub
-        return self._binary(Sub, other, reverse=True)
+        return self._binary(_elementwise.Sub, other, reverse=True)
 
     def __mul__(self, other):
-        from .ops.elementwise import Mul
-        return self._binary(Mul, other)
+        return self._binary(_elementwise.Mul, other)
 
     def __rmul__(self, other):
-        from .ops.elementwise import Mul
-        return self._binary(Mul, other, reverse=True)
+        return self._binary(_elementwise.Mul, other, reverse=True)
 
     def __truediv__(self, other):
-        from .ops.elementwise import Div
-        return self._binary(Div, other)
+        return self._binary(_elementwise.Div, other)
 
     def __rtruediv__(self, other):
-        from .ops.elementwise import Div
-        return self._binary(Div, other, reverse=True)
+        return self._binary(_elementwise.Div, other, reverse=True)
 
     def __pow__(self, other):
-        from .ops.elementwise import Pow
-        return self._binary(Pow, other)
+        return self._binary(_elementwise.Pow, other)
 
     def __rpow__(self, other):
-        from .ops.elementwise import Pow
-        return self._binary(Pow, other, reverse=True)
+        return self._binary(_elementwise.Pow, other, reverse=True)
 
     def __matmul__(self, other):
-        from .ops.linalg import matmul
-        return matmul(self, as_tensor(other, like=self))
+        return _linalg.matmul(self, as_tensor(other, like=self))
 
     def __rmatmul__(self, other):
-        from .ops.linalg import matmul
-        return matmul(as_tensor(other, like=self), self)
+        return _linalg.matmul(as_tensor(other, like=self), self)
 
     def __neg__(self):
-        from .ops.elementwise import Neg
-        return Neg()(self)
+        return _elementwise.Neg()(self)
 
     def __pos__(self):
         return self
@@ -260,89 +243,69 @@ class Tensor:
         return self._compare(other, lambda a, b: a != b)
 
     def __getitem__(self, index):
-        from .ops.shape import GetItem
-        return GetItem(index)(self)
+        return _shape.GetItem(index)(self)
 
     # ---- methods with NumPy's names ---------------------------------------------------
     def sum(self, axis=None, keepdims=False):
-        from .ops.reduce import Sum
-        return Sum(axis, keepdims)(self)
+        return _reduce.Sum(axis, keepdims)(self)
 
     def mean(self, axis=None, keepdims=False):
-        from .ops.reduce import mean
-        return mean(self, axis, keepdims)
+        return _reduce.mean(self, axis, keepdims)
 
     def var(self, axis=None, keepdims=False):
-        from .ops.reduce import var
-        return var(self, axis, keepdims)
+        return _reduce.var(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False):
-        from .ops.reduce import Max
-        return Max(axis, keepdims)(self)
+        return _reduce.Max(axis, keepdims)(self)
 
     def min(self, axis=None, keepdims=False):
-        from .ops.reduce import Min
-        return Min(axis, keepdims)(self)
+        return _reduce.Min(axis, keepdims)(self)
 
     def logsumexp(self, axis=None, keepdims=False):
-        from .ops.reduce import logsumexp
-        return logsumexp(self, axis, keepdims)
+        return _reduce.logsumexp(self, axis, keepdims)
 
     def argmax(self, axis=None):
         """Indices of the maxima (a plain integer array: not differentiable)."""
         return self.data.argmax(axis=axis)
 
     def exp(self):
-        from .ops.elementwise import Exp
-        return Exp()(self)
+        return _elementwise.Exp()(self)
 
     def log(self):
-        from .ops.elementwise import Log
-        return Log()(self)
+        return _elementwise.Log()(self)
 
     def sqrt(self):
-        from .ops.elementwise import Sqrt
-        return Sqrt()(self)
+        return _elementwise.Sqrt()(self)
 
     def tanh(self):
-        from .ops.elementwise import Tanh
-        return Tanh()(self)
+        return _elementwise.Tanh()(self)
 
     def sigmoid(self):
-        from .ops.elementwise import Sigmoid
-        return Sigmoid()(self)
+        return _elementwise.Sigmoid()(self)
 
     def abs(self):
-        from .ops.elementwise import Abs
-        return Abs()(self)
+        return _elementwise.Abs()(self)
 
     def clip(self, min=None, max=None):
-        from .ops.elementwise import Clip
-        return Clip(min, max)(self)
+        return _elementwise.Clip(min, max)(self)
 
     def reshape(self, *shape):
-        from .ops.shape import Reshape
-        return Reshape(_shape_arg(shape))(self)
+        return _shape.Reshape(_shape_arg(shape))(self)
 
     def transpose(self, *axes):
-        from .ops.shape import Transpose
-        return Transpose(_shape_arg(axes) or None)(self)
+        return _shape.Transpose(_shape_arg(axes) or None)(self)
 
     def squeeze(self, axis=None):
-        from .ops.shape import squeeze
-        return squeeze(self, axis)
+        return _shape.squeeze(self, axis)
 
     def unsqueeze(self, axis):
-        from .ops.shape import unsqueeze
-        return unsqueeze(self, axis)
+        return _shape.unsqueeze(self, axis)
 
     def broadcast_to(self, *shape):
-        from .ops.shape import BroadcastTo
-        return BroadcastTo(_shape_arg(shape))(self)
+        return _shape.BroadcastTo(_shape_arg(shape))(self)
 
     def flatten(self, start_axis=0, end_axis=-1):
-        from .ops.shape import flatten
-        return flatten(self, start_axis, end_axis)
+        return _shape.flatten(self, start_axis, end_axis)
 
 
 def _shape_arg(args):
@@ -366,3 +329,10 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
 
 
 __all__ = ["Tensor", "tensor", "as_tensor", "is_grad_enabled", "GraphError"]
+
+
+# The ops are imported last: they build on Tensor (a cycle resolved at call time).
+from .ops import elementwise as _elementwise  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
+from .ops import reduce as _reduce  # noqa: E402
+from .ops import shape as _shape  # noqa: E402
