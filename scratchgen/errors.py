@@ -19,3 +19,7 @@ class GraphError(ScratchgenError, RuntimeError):
 
 class CheckpointError(ScratchgenError, ValueError):
     """A file that is not a readable scratchgen checkpoint."""
+
+
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """An index past the end of an axis (an IndexError too, so `for row in tensor` stops)."""

@@ -33,6 +33,9 @@ def _flatten(obj, path, arrays):
             if not isinstance(key, str) or "/" in key or not key:
                 raise TypeError(f"save: dict keys must be non-empty strings without '/', "
                                 f"got {key!r} at {path or '<root>'}")
+        if not path and MANIFEST_KEY in obj:
+            raise TypeError(f"save: the top-level key {MANIFEST_KEY!r} is reserved for the "
+                            "manifest; rename it")
         return {"dict": {k: _flatten(v, f"{path}/{k}" if path else k, arrays)
                          for k, v in obj.items()}}
     if isinstance(obj, (list, tuple)):
@@ -108,12 +111,16 @@ def load(path):
     if not os.path.exists(path):
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        contents = np.load(path, allow_pickle=False)
+        if not isinstance(contents, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"{path} is a single .npy array, not a scratchgen checkpoint "
+                                  "(.npz)")
+        with contents as npz:
             if MANIFEST_KEY not in npz.files:
                 raise CheckpointError(f"{path} is an .npz file but not a scratchgen checkpoint "
                                       f"(it has no {MANIFEST_KEY!r} entry)")
             manifest = json.loads(npz[MANIFEST_KEY].tobytes().decode())
-            if manifest.get("format") != FORMAT:
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise CheckpointError(f"{path} is not a scratchgen checkpoint")
             if manifest.get("version", 0) > VERSION:
                 raise CheckpointError(f"{path} was written by a newer scratchgen (format "

@@ -10,6 +10,7 @@ arrays are wrapped without a copy (`Tensor(array)`), so a non-contiguous array r
 op as it is. Torch is imported only inside `check_against_torch`.
 """
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -115,6 +116,90 @@ def axes(ndim, allow_none=True, allow_tuple=True):
             options.append(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim,
                                     unique=True).map(tuple))
     return st.one_of(options) if options else st.none()
+
+
+# ---- strategies for the functional ops ----------------------------------------------------
+
+@st.composite
+def conv2d_case(draw, max_size=5):
+    """A valid conv2d: arrays x (N, C, H, W) [or (C, H, W)], w, b and its keyword args."""
+    groups = draw(st.integers(1, 2))
+    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = draw(st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    padding = draw(st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2))))
+    dilation = draw(st.one_of(st.integers(1, 2), st.tuples(st.integers(1, 2), st.integers(1, 2))))
+    pad2 = padding if isinstance(padding, tuple) else (padding, padding)
+    dil2 = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    sizes = []
+    for k, p, d in zip((kh, kw), pad2, dil2):
+        smallest = max(1, d * (k - 1) + 1 - 2 * p)
+        assume(smallest <= max_size)
+        sizes.append(draw(st.integers(smallest, max_size)))
+    batch = draw(st.sampled_from([(), (1,), (2,)]))  # () = an unbatched (C, H, W) input
+    x = draw(arrays(batch + (c_in, *sizes)))
+    w = draw(arrays((c_out, c_in // groups, kh, kw)))
+    b = draw(st.one_of(st.none(), arrays((c_out,))))
+    return x, w, b, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+@st.composite
+def conv_transpose2d_case(draw, max_size=4):
+    """A valid conv_transpose2d: x (N, C_in, H, W) [or (C_in, H, W)], w (C_in, C_out / groups,
+    kh, kw), b and its keyword args (output_padding < stride, non-empty output)."""
+    groups = draw(st.integers(1, 2))
+    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 3))
+    padding = draw(st.integers(0, 2))
+    dilation = draw(st.integers(1, 2))
+    output_padding = draw(st.integers(0, stride - 1))
+    h, w_ = draw(st.integers(1, max_size)), draw(st.integers(1, max_size))
+    for size, k in ((h, kh), (w_, kw)):
+        assume((size - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1 >= 1)
+    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    x = draw(arrays(batch + (c_in, h, w_)))
+    w = draw(arrays((c_in, c_out // groups, kh, kw)))
+    b = draw(st.one_of(st.none(), arrays((c_out,))))
+    return x, w, b, dict(stride=stride, padding=padding, output_padding=output_padding,
+                         groups=groups, dilation=dilation)
+
+
+@st.composite
+def pool_case(draw, distinct):
+    """x (N, 2, H, W) [or (2, H, W)], kernel (int or pair), stride (None = kernel), padding
+    (at most half the kernel); distinct=True for max pooling (no ties in a window)."""
+    k = draw(st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    k2 = k if isinstance(k, tuple) else (k, k)
+    stride = draw(st.one_of(st.none(), st.integers(1, 3)))
+    padding = draw(st.tuples(st.integers(0, k2[0] // 2), st.integers(0, k2[1] // 2)))
+    sizes = [draw(st.integers(max(1, kk - 2 * p), 5)) for kk, p in zip(k2, padding)]
+    batch = draw(st.sampled_from([(), (2,)]))
+    x = draw(arrays(batch + (2, *sizes), distinct=distinct))
+    return x, k, stride, padding
+
+
+@st.composite
+def attention_case(draw):
+    """q (..., L, E), k (..., S, E), v (..., S, Ev) and the keyword args: no mask, a boolean
+    mask (True attends; every query keeps at least one key), a float mask, or is_causal."""
+    batch = draw(st.sampled_from([(), (2,), (2, 2)]))
+    length, source, e, ev = (draw(st.integers(1, 3)) for _ in range(4))
+    q = draw(arrays(batch + (length, e)))
+    k = draw(arrays(batch + (source, e)))
+    v = draw(arrays(batch + (source, ev)))
+    kind = draw(st.sampled_from(["none", "bool", "float", "causal"]))
+    rng = np.random.default_rng(draw(seeds()))
+    mask, causal = None, False
+    if kind == "bool":
+        mask = rng.random((length, source)) < 0.6
+        mask[np.arange(length), rng.integers(0, source, length)] = True  # no empty rows
+    elif kind == "float":
+        mask = rng.standard_normal(batch + (length, source))
+    elif kind == "causal":
+        causal = True
+    scale = draw(st.sampled_from([None, 0.3]))
+    return q, k, v, dict(attn_mask=mask, is_causal=causal, scale=scale)
 
 
 # ---- gradient checks ----------------------------------------------------------------------

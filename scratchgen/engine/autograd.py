@@ -116,6 +116,8 @@ def _root_grads(outputs, grad_outputs):
             g = Tensor(out.xp.ones_like(out.data))
         else:
             g = g if isinstance(g, Tensor) else Tensor(as_array_like(g, out.data))
+            if g.dtype != out.dtype:  # as PyTorch: the gradient takes the output's dtype
+                g = Tensor(g.data.astype(out.dtype))
             if g.shape != out.shape:
                 raise ShapeError(f"backward: the gradient has shape {g.shape} but the output "
                                  f"has shape {out.shape}; they must be equal")
@@ -150,8 +152,10 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):
+        grad_outputs = [grad_outputs]  # one Tensor or array for a single output
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
     for t in inputs:

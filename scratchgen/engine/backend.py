@@ -94,3 +94,24 @@ def scatter_add(xp, target, index, values):
         import cupyx
 
         cupyx.scatter_add(target, index, values)
+
+
+def keep_freed_memory():
+    """Ask glibc's malloc to keep freed memory in the process instead of returning it to the
+    operating system at once (CPU only; a no-op where glibc is absent).
+
+    By default glibc serves blocks above a few hundred kB with mmap and gives them back with
+    munmap on free, and trims the heap top above 128 kB. A training step allocates and frees
+    hundreds of activation-sized arrays, so each new one page-faults its memory in again: on
+    the gpt's step that was about a fifth of the time. Returns True when the settings took.
+    """
+    import ctypes
+
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # from glibc's malloc.h
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)       # the largest glibc accepts
+                and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+                and libc.mallopt(M_TOP_PAD, 64 << 20))

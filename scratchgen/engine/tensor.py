@@ -115,6 +115,10 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
     def __repr__(self):
         body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
         extras = ""

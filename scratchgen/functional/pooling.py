@@ -48,6 +48,17 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
     return y[0] if unbatched else y
 
 
+def _nearest_sources(xp, size_in, size_out, scale):
+    """Source index of each output pixel: floor(i / scale), or floor(i * in / out) when only
+    sizes are known. Like PyTorch, an output of the same size or exactly double copies
+    pixel i, resp. i // 2, whatever the (non-integer) scale factor."""
+    if scale is None or size_out in (size_in, 2 * size_in):
+        step = size_in / size_out
+    else:
+        step = 1 / scale
+    return xp.minimum(xp.floor(xp.arange(size_out) * step), size_in - 1).astype(xp.int64)
+
+
 def interpolate(x, scale_factor=None, mode="nearest", size=None):
     """Nearest-neighbour resize of (N, C, H, W): output pixel i copies input pixel
     floor(i / scale) (PyTorch's 'nearest'). An integer scale is a plain repeat."""
@@ -72,7 +83,7 @@ def interpolate(x, scale_factor=None, mode="nearest", size=None):
         y = x4.reshape(n, c, h, 1, w, 1).broadcast_to(n, c, h, sh, w, sw).reshape(n, c, oh, ow)
     else:
         xp = backend.array_module(x.data)
-        rows = xp.minimum(xp.floor(xp.arange(oh) * (h / oh if size else 1 / scales[0])), h - 1)
-        cols = xp.minimum(xp.floor(xp.arange(ow) * (w / ow if size else 1 / scales[1])), w - 1)
-        y = x4[:, :, rows.astype(xp.int64)][:, :, :, cols.astype(xp.int64)]
+        rows = _nearest_sources(xp, h, oh, None if size else scales[0])
+        cols = _nearest_sources(xp, w, ow, None if size else scales[1])
+        y = x4[:, :, rows][:, :, :, cols]
     return y[0] if unbatched else y

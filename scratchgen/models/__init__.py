@@ -5,6 +5,9 @@ import importlib
 MODELS = {
     "gan": ("scratchgen.models.gan", "GAN"),
     "diffusion": ("scratchgen.models.diffusion", "Diffusion"),
+    "vae": ("scratchgen.models.vae", "VAE"),
+    "rbm": ("scratchgen.models.rbm", "RBM"),
+    "gpt": ("scratchgen.models.gpt", "GPT"),
 }
 
 

@@ -88,7 +88,6 @@ class MultiheadAttention(Module):
             weights = F.dropout(weights, self.dropout, dropping)
             heads = weights @ v                                                    # (N,H,L,D)
         else:
-            weights = None
             heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)      # (N,H,L,D)
 
         concat = heads.transpose(0, 2, 1, 3).reshape(n, l, e)  # (N, L, H, D) -> (N, L, E)
@@ -98,11 +97,12 @@ class MultiheadAttention(Module):
         elif not self.batch_first:
             out = out.transpose(1, 0, 2)                       # (N, L, E) -> (L, N, E)
 
-        if weights is not None:
-            if average_attn_weights:
-                weights = weights.mean(axis=1)                 # (N, L, S)
-            if not batched:
-                weights = weights.reshape(weights.shape[1:])
+        if not need_weights:
+            return out, None
+        if average_attn_weights:
+            weights = weights.mean(axis=1)                     # (N, L, S)
+        if not batched:
+            weights = weights.reshape(weights.shape[1:])
         return out, weights
 
     def _batch_first(self, x, batched):

@@ -151,11 +151,10 @@ class ConvTranspose2d(Module):
         self.padding = int_pair("padding", padding, 0)
         self.output_padding = int_pair("output_padding", output_padding, 0)
         self.dilation = int_pair("dilation", dilation, 1)
-        for extra, s, d in zip(self.output_padding, self.stride, self.dilation):
-            if extra >= max(s, d):
-                raise ValueError(f"output_padding {self.output_padding} must be smaller than "
-                                 f"stride {self.stride} or dilation {self.dilation} in each "
-                                 "dimension")
+        if any(extra >= s for extra, s in zip(self.output_padding, self.stride)):
+            # (PyTorch also allows output_padding < dilation; F.conv_transpose2d does not.)
+            raise ValueError(f"output_padding {self.output_padding} must be smaller than "
+                             f"stride {self.stride} in each dimension")
         dtype = float_dtype(dtype)
         self.weight = empty_parameter(
             (self.in_channels, self.out_channels // self.groups, *self.kernel_size), dtype)
@@ -250,7 +249,8 @@ class LeakyReLU(Module):
 
 
 class GELU(Module):
-    """x * Phi(x), Phi the standard normal CDF (approximate='tanh': Hendrycks & Gimpel's tanh fit)."""
+    """x * Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel, 2016); approximate='tanh'
+    uses their tanh approximation."""
 
     def __init__(self, approximate="none"):
         super().__init__()

@@ -60,10 +60,12 @@ class Module:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() ran; call "
                                  f"super().__init__() first in {type(self).__name__}.__init__")
 
-    def _forget(self, name):
-        """Remove `name` from every registry (it is being re-registered as something else)."""
+    def _forget(self, name, keep):
+        """Remove `name` from the registries other than `keep`, where it is being registered
+        (re-registering in the same registry keeps its place in the order, as in PyTorch)."""
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self.__dict__.pop(name, None)
 
     def register_parameter(self, name, param):
@@ -72,7 +74,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot register a {type(param).__name__} as parameter {name!r}; "
                             "wrap it in nn.Parameter (or use register_buffer for untrained state)")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor):
@@ -81,14 +83,14 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"buffer {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
 
     def add_module(self, name, module):
         self._check_initialised(name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{name!r}: {type(module).__name__} is not a Module")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     def __setattr__(self, name, value):

@@ -50,3 +50,39 @@ def plot_points_2d(run, samples, dataset, name="samples.png", title=""):
     ax.set_title(title or f"{dataset.name}: {len(samples)} samples")
     run.save_figure(name, fig)
     plt.close(fig)
+
+
+def tile_images(images, nrow, pad=1):
+    """(N, 1, H, W) grey images in [0, 1] -> one (rows (H + pad), nrow (W + pad)) mosaic, row by row;
+    the padding and any empty cells are mid-grey, so neighbouring images stay apart."""
+    n, _, h, w = images.shape
+    rows = -(-n // nrow)  # ceil
+    mosaic = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad), 0.5)
+    for i, image in enumerate(images[:, 0]):
+        r, c = divmod(i, nrow)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        mosaic[top:top + h, left:left + w] = image
+    return mosaic
+
+
+def plot_image_grid(run, images, name="samples.png", title="", nrow=8, value_range=None):
+    """A grid of grey images (N, 1, H, W), white ink on black as MNIST is usually shown, nrow
+    images per row. value_range (low, high) is what black and white stand for; by default
+    [-1, 1] when any value is negative, else [0, 1]."""
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"plot_image_grid expects (N, 1, H, W) grey images, got {images.shape}")
+    if value_range is None:
+        value_range = (-1.0, 1.0) if images.min() < 0 else (0.0, 1.0)
+    low, high = value_range
+    images = (images - low) / (high - low)  # -> [0, 1]
+    mosaic = tile_images(np.clip(images, 0, 1), nrow)
+    height, width = mosaic.shape
+    scale = 6.0 / max(height, width)
+    fig, ax = plt.subplots(figsize=(max(2.5, width * scale), max(2.5, height * scale) + 0.4))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    run.save_figure(name, fig)
+    plt.close(fig)

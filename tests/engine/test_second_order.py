@@ -252,3 +252,42 @@ def test_wgan_gp_penalty_gradient_matches_torch_and_finite_differences(setup, se
             numeric[pos] = (values[0] - values[1]) / (2 * eps)
         np.testing.assert_allclose(ours[k], numeric, rtol=1e-5, atol=1e-7,
                                    err_msg=f"parameter {k}")
+
+
+# ---- every other functional op, once each on small inputs ------------------------------------
+
+def _functional_cases(rng):
+    seq = rng.standard_normal((2, 3, 2))
+    mask = np.array([[True, False, True], [True, True, False], [False, True, True]])
+    img = rng.standard_normal((1, 2, 2, 3))
+    return {
+        "linear": (F.linear, [rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
+                              rng.standard_normal(2)]),
+        "attention_bool_mask": (lambda q, k, v: F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask), [seq, seq[::-1].copy(), seq * 0.5]),
+        "attention_causal": (lambda q, k, v: F.scaled_dot_product_attention(
+            q, k, v, is_causal=True, scale=0.7), [seq, seq + 0.5, seq * 2.0]),
+        "attention_float_mask": (lambda q, k, v, m: F.scaled_dot_product_attention(
+            q, k, v, attn_mask=m), [seq, seq * -1.0, seq, rng.standard_normal((3, 3))]),
+        "interpolate_2": (lambda t: F.interpolate(t, scale_factor=2) ** 2.0, [img]),
+        "interpolate_1.5": (lambda t: F.interpolate(t, scale_factor=1.5) ** 2.0, [img]),
+        "embedding": (lambda w: F.embedding(np.array([1, 1, 0]), w) ** 2.0,
+                      [rng.standard_normal((3, 2))]),
+        "dropout": (lambda t: (sg.manual_seed(5), F.dropout(t, 0.5))[1] ** 3.0,
+                    [rng.standard_normal((3, 3))]),
+        "mse_loss": (F.mse_loss, [rng.standard_normal(4), rng.standard_normal(4)]),
+        "relu_times_x": (lambda t: F.relu(t) * t, [np.array([-1.5, -0.3, 0.4, 2.0])]),
+        "layer_norm_2d": (lambda t: F.layer_norm(t, (2, 2)), [rng.standard_normal((2, 2, 2))]),
+        "batch_norm_eval": (lambda t, w, b: F.batch_norm(t, np.zeros(2), np.full(2, 2.0), w, b),
+                            [rng.standard_normal((3, 2)), rng.standard_normal(2),
+                             rng.standard_normal(2)]),
+        "transpose_squeeze_broadcast": (lambda t: (t.T.unsqueeze(0).broadcast_to(2, 3, 1, 2)
+                                                   .squeeze(2) ** 2.0).transpose(2, 0, 1),
+                                        [rng.standard_normal((2, 1, 3))]),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_functional_cases(np.random.default_rng(0))))
+def test_functional_second_order(name):
+    fn, arrs = _functional_cases(np.random.default_rng(1))[name]
+    gradgradcheck(fn, *arrs)

@@ -37,7 +37,7 @@ class Sub(Function):
         return a - b
 
     def backward(self, g):
-        return g, -g
+        return g, (-g if self.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -47,7 +47,9 @@ class Mul(Function):
 
     def backward(self, g):
         a, b = self.inputs
-        return g * b, g * a
+        ga = g * b if self.needs_input_grad[0] else None
+        gb = g * a if self.needs_input_grad[1] else None
+        return ga, gb
 
 
 class Div(Function):
@@ -214,7 +216,9 @@ class Where(Function):
 
     def backward(self, g):
         zero = g.xp.zeros((), dtype=g.dtype)
-        return Where(self.cond)(g, zero), Where(self.cond)(zero, g)
+        ga = Where(self.cond)(g, zero) if self.needs_input_grad[0] else None
+        gb = Where(self.cond)(zero, g) if self.needs_input_grad[1] else None
+        return ga, gb
 
 
 class Cast(Function):

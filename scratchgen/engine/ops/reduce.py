@@ -12,7 +12,7 @@ def normalize_axes(axis, ndim, name="axis"):
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ShapeError(f"{name} {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else None)
     if ndim == 0:

@@ -1,6 +1,6 @@
 """Ops that move values around without arithmetic. Each backward moves the gradient back:
 reshape undoes reshape, transpose applies the inverse permutation, indexing scatters."""
-from ...errors import ShapeError
+from ...errors import IndexOutOfRangeError, ShapeError
 from .. import backend
 from ..function import Function
 from .reduce import normalize_axes, sum_to
@@ -133,7 +133,7 @@ class GetItem(Function):
         try:
             return a[self.index]
         except IndexError as exc:
-            raise ShapeError(f"indexing a tensor of shape {a.shape}: {exc}") from None
+            raise IndexOutOfRangeError(f"indexing a tensor of shape {a.shape}: {exc}") from None
 
     def backward(self, g):
         return IndexAdd(self.index, self.inputs[0].shape)(g)
