@@ -4,6 +4,8 @@ The convolution arithmetic lives in engine/ops/conv.py (three Functions that dif
 into each other) and the kernels it runs are chosen by the registry (engine/dispatch.py);
 this file checks arguments, computes output sizes and adds the bias.
 """
+import numpy as np
+
 from ..engine.ops.conv import Conv2d, Conv2dInputGrad, ConvGeometry
 from ..engine.ops.shape import unsqueeze
 from ..errors import ShapeError
@@ -26,13 +28,13 @@ def linear(x, weight, bias=None):
 
 
 def pair(value, name, minimum):
-    """An int or a pair of ints -> a pair, each at least `minimum`."""
-    pair_ = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair_) != 2 or not all(isinstance(v, int) for v in pair_):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(pair_) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return pair_
+    """An int or a pair of ints, each >= minimum, as a pair (height, width)."""
+    pair_ = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if (len(pair_) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                               or v < minimum for v in pair_)):
+        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, "
+                         f"got {value!r}")
+    return tuple(int(v) for v in pair_)
 
 
 def _batched(x, name):

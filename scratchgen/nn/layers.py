@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..functional.linear import pair
 from . import init
 from .module import Module, Parameter
 
@@ -19,16 +20,6 @@ def positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def int_pair(name, value, minimum):
-    """An int or a pair of ints, each >= minimum, as a pair (height, width)."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if (len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                              or v < minimum for v in pair)):
-        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, "
-                         f"got {value!r}")
-    return tuple(int(v) for v in pair)
 
 
 def float_dtype(dtype):
@@ -63,6 +54,29 @@ def reset_weight_and_bias(weight, bias):
         fan_in, _ = init.calculate_fan_in_and_fan_out(weight.shape)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         init.uniform_(bias, -bound, bound)
+
+
+def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
+               groups, bias, dtype, transposed):
+    """Hyper-parameters, checks and parameters shared by Conv2d and ConvTranspose2d.
+
+    weight: (out, in / groups, kh, kw) for a convolution, (in, out / groups, kh, kw) for a
+    transposed one (PyTorch's layouts)."""
+    layer.in_channels = positive_int("in_channels", in_channels)
+    layer.out_channels = positive_int("out_channels", out_channels)
+    layer.groups = positive_int("groups", groups)
+    check_groups(layer.in_channels, layer.out_channels, layer.groups)
+    layer.kernel_size = pair(kernel_size, "kernel_size", 1)
+    layer.stride = pair(stride, "stride", 1)
+    layer.padding = pair(padding, "padding", 0)
+    layer.dilation = pair(dilation, "dilation", 1)
+    dtype = float_dtype(dtype)
+    first, second = ((layer.in_channels, layer.out_channels) if transposed
+                     else (layer.out_channels, layer.in_channels))
+    layer.weight = empty_parameter((first, second // layer.groups, *layer.kernel_size), dtype)
+    layer.register_parameter("bias", empty_parameter((layer.out_channels,), dtype)
+                             if bias else None)
+    layer.reset_parameters()
 
 
 # ---- layers with weights -----------------------------------------------------------------
@@ -102,20 +116,8 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, dtype=None):
         super().__init__()
-        self.in_channels = positive_int("in_channels", in_channels)
-        self.out_channels = positive_int("out_channels", out_channels)
-        self.groups = positive_int("groups", groups)
-        check_groups(self.in_channels, self.out_channels, self.groups)
-        self.kernel_size = int_pair("kernel_size", kernel_size, 1)
-        self.stride = int_pair("stride", stride, 1)
-        self.padding = int_pair("padding", padding, 0)
-        self.dilation = int_pair("dilation", dilation, 1)
-        dtype = float_dtype(dtype)
-        self.weight = empty_parameter(
-            (self.out_channels, self.in_channels // self.groups, *self.kernel_size), dtype)
-        self.register_parameter("bias", empty_parameter((self.out_channels,), dtype)
-                                if bias else None)
-        self.reset_parameters()
+        _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                   groups, bias, dtype, transposed=False)
 
     def reset_parameters(self):
         reset_weight_and_bias(self.weight, self.bias)
@@ -142,25 +144,13 @@ class ConvTranspose2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, dtype=None):
         super().__init__()
-        self.in_channels = positive_int("in_channels", in_channels)
-        self.out_channels = positive_int("out_channels", out_channels)
-        self.groups = positive_int("groups", groups)
-        check_groups(self.in_channels, self.out_channels, self.groups)
-        self.kernel_size = int_pair("kernel_size", kernel_size, 1)
-        self.stride = int_pair("stride", stride, 1)
-        self.padding = int_pair("padding", padding, 0)
-        self.output_padding = int_pair("output_padding", output_padding, 0)
-        self.dilation = int_pair("dilation", dilation, 1)
-        if any(extra >= s for extra, s in zip(self.output_padding, self.stride)):
+        self.output_padding = pair(output_padding, "output_padding", 0)
+        if any(extra >= s for extra, s in zip(self.output_padding, pair(stride, "stride", 1))):
             # (PyTorch also allows output_padding < dilation; F.conv_transpose2d does not.)
             raise ValueError(f"output_padding {self.output_padding} must be smaller than "
-                             f"stride {self.stride} in each dimension")
-        dtype = float_dtype(dtype)
-        self.weight = empty_parameter(
-            (self.in_channels, self.out_channels // self.groups, *self.kernel_size), dtype)
-        self.register_parameter("bias", empty_parameter((self.out_channels,), dtype)
-                                if bias else None)
-        self.reset_parameters()
+                             f"stride {stride} in each dimension")
+        _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                   groups, bias, dtype, transposed=True)
 
     def reset_parameters(self):
         reset_weight_and_bias(self.weight, self.bias)
