@@ -12,14 +12,16 @@ scikit-learn's BernoulliRBM is PCD with one Gibbs step, plain SGD on the batch-m
 gradient, weights N(0, 0.01^2), biases 0. The matching scratchgen run ("ours, same
 recipe") is --pcd --k 1 --momentum 0 --no-lr-decay with the same learning rate; it differs
 only in its initial visible biases (the data's log-odds, as Hinton's guide advises) and in
-its random numbers. "ours, defaults" adds momentum 0.5 and a linear learning-rate decay.
+its random numbers. "ours, defaults" adds momentum 0.5 and a linear learning-rate decay;
+with --short-epochs E it is also trained for only E epochs, to compare at equal time.
 
 Training time: scikit-learn's fit() against our train_step() loop over the same batches
 (data loading and evaluation excluded for both), each repeated --repeats times,
-interleaved so that a busy machine slows both alike; the median is reported.
+interleaved so that a busy machine slows both alike; the median is reported. BLAS runs
+single-threaded for both by default (--threads).
 
     python bench/rbm_vs_sklearn.py                      # hidden 16, lr 0.05, batch 20, 100 epochs
-    python bench/rbm_vs_sklearn.py --batch-size 100 --lr 0.1 --epochs 200 --seeds 0 1 2
+    python bench/rbm_vs_sklearn.py --seeds 0 1 2 --short-epochs 12
 """
 import argparse
 import statistics
@@ -28,6 +30,7 @@ import time
 import numpy as np
 from sklearn.neural_network import BernoulliRBM
 from sklearn.utils import gen_even_slices
+from threadpoolctl import threadpool_limits
 
 from scratchgen.models.rbm import free_energy, log_partition_exact
 from scratchgen.training.loop import build, make_config
@@ -56,16 +59,16 @@ def train_sklearn(args, seed, train):
     return (rbm.components_.T, rbm.intercept_visible_, rbm.intercept_hidden_), seconds
 
 
-def train_ours(args, seed, train, recipe):
+def train_ours(args, seed, train, recipe, epochs):
     batches = even_batches(len(train), args.batch_size)
     settings = dict(hidden=args.hidden, lr=args.lr, batch_size=args.batch_size, pcd=True, k=1,
-                    steps=args.epochs * len(batches), seed=seed, out="/nonexistent/unused")
+                    steps=epochs * len(batches), seed=seed, out="/nonexistent/unused")
     if recipe == "same":
         settings.update(momentum=0.0, lr_decay=False, weight_decay=0.0)
     _, model = build(make_config("rbm", **settings))
     images = train.reshape(len(train), 1, 8, 8)
     start = time.perf_counter()
-    for _ in range(args.epochs):
+    for _ in range(epochs):
         for batch in batches:
             model.train_step(images[batch])
     seconds = time.perf_counter() - start
@@ -81,8 +84,18 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed repetitions of each training (median reported)")
+    parser.add_argument("--short-epochs", type=int, default=0,
+                        help="also train 'ours, defaults' for only this many epochs (to compare "
+                             "at equal training time)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads for both (1: these matrices are too small to gain "
+                             "from more, and on a shared machine extra threads only contend)")
     args = parser.parse_args()
+    with threadpool_limits(limits=args.threads):
+        compare(args)
 
+
+def compare(args):
     dataset, _ = build(make_config("rbm", out="/nonexistent/unused"))
     train = dataset.train.reshape(len(dataset.train), -1).astype(np.float32)  # (1437, 64)
     test = dataset.test.reshape(len(dataset.test), -1).astype(np.float32)  # (360, 64)
@@ -92,8 +105,13 @@ def main():
           f"seeds {args.seeds}")
 
     contenders = {"scikit-learn BernoulliRBM": lambda seed: train_sklearn(args, seed, train),
-                  "ours, same recipe": lambda seed: train_ours(args, seed, train, "same"),
-                  "ours, defaults": lambda seed: train_ours(args, seed, train, "defaults")}
+                  "ours, same recipe": lambda seed: train_ours(args, seed, train, "same",
+                                                               args.epochs),
+                  "ours, defaults": lambda seed: train_ours(args, seed, train, "defaults",
+                                                            args.epochs)}
+    if args.short_epochs:
+        contenders[f"ours, defaults, {args.short_epochs} ep"] = \
+            lambda seed: train_ours(args, seed, train, "defaults", args.short_epochs)
     results = {name: {"train": [], "test": [], "seconds": []} for name in contenders}
     for seed in args.seeds:
         times, params = {name: [] for name in contenders}, {}

@@ -136,6 +136,9 @@ class TorchVAE(tnn.Module):
 def side_by_side(dataset="digits-binary", steps=20, dtype="float64", seed=0, **options):
     """Train ours and the twin for `steps` steps on the same batches and noise.
     Returns (our losses, torch losses, our step times, torch step times) (seconds)."""
+    if dataset != "digits-binary":
+        # dequantisation noise is drawn inside our train_step; the twin would not see it
+        options.setdefault("dequantize", False)
     config = make_config("vae", dataset=dataset, dtype=dtype, seed=seed, out="unused",
                          **options)
     _, ours = build(config)

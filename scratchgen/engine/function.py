@@ -55,21 +55,25 @@ class Function:
 
     def __call__(self, *inputs):
         Tensor = _tensor.Tensor
-        tensors = tuple(x if isinstance(x, Tensor) else _tensor.as_tensor(x) for x in inputs)
+        tensors = [x if isinstance(x, Tensor) else _tensor.as_tensor(x) for x in inputs]
         if len(tensors) > 1:
             self.check_devices(tensors)
-        out = Tensor(self.forward(*(t.data for t in tensors)))
-        if _grad_enabled and any(t.requires_grad for t in tensors):
-            self.inputs = tensors
-            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
-            # A weak reference: the output owns its creator, not the other way round.
-            self._output = weakref.ref(out)
-            out.creator = self
-            out.requires_grad = True
+        out = Tensor(self.forward(*[t.data for t in tensors]))
+        if _grad_enabled:
+            needs = tuple([t.requires_grad for t in tensors])
+            if True in needs:
+                self.inputs, self.needs_input_grad = tuple(tensors), needs
+                # A weak reference: the output owns its creator, not the other way round.
+                self._output = weakref.ref(out)
+                out.creator = self
+                out.requires_grad = True
         return out
 
     def check_devices(self, tensors):
-        if all(type(t.data) is np.ndarray for t in tensors):
+        for t in tensors:
+            if type(t.data) is not np.ndarray:
+                break
+        else:
             return  # all on the CPU: the common case, decided without asking each tensor
         devices = {t.device for t in tensors}
         if len(devices) > 1:

@@ -43,8 +43,10 @@ def as_array_like(data, like):
 
     A Python scalar takes the dtype NumPy would give `like <op> scalar` (it never
     upcasts a float32 tensor to float64)."""
-    xp = backend.array_module(like)
     if isinstance(data, (bool, int, float)):
+        xp = backend.array_module(like)
+        if like.dtype.kind == "f" and not isinstance(data, bool):
+            return xp.asarray(data, dtype=like.dtype)  # the common case, without result_type
         return xp.asarray(data, dtype=xp.result_type(like.dtype, data))
     return backend.to_device(as_array(data), backend.device_of(like))
 

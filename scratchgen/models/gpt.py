@@ -191,7 +191,7 @@ class GPT(GenerativeModel):
     description = "character-level decoder-only transformer (GPT) on pydoc or --text-file"
     dataset_kinds = ("text",)
     default_dataset = "pydoc"
-    defaults = {"steps": 2000, "batch_size": 32, "lr": 3e-3, "checkpoint_every": 500}
+    defaults = {"steps": 1000, "batch_size": 32, "lr": 3e-3, "checkpoint_every": 250}
     options = {
         "layers": {"default": 4, "help": "transformer blocks L"},
         "d_model": {"default": 128, "help": "width d of the residual stream"},

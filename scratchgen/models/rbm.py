@@ -3,13 +3,14 @@ Hinton 2002), trained by contrastive divergence (CD-k, Hinton 2002) or persisten
 Tieleman 2008), and evaluated by their exact log-likelihood or by annealed importance
 sampling (AIS, Neal 2001; Salakhutdinov and Murray 2008).
 
-Notation as in Salakhutdinov and Murray (2008), section 2: visible v in {0,1}^V, hidden
-h in {0,1}^H, weights W (V, H), visible biases b (V,), hidden biases c (H,).
+The model, as in section 2 of Salakhutdinov and Murray (2008) ("S&M" below): visible
+v in {0,1}^V, hidden h in {0,1}^H, weights W (V, H), visible biases b (V,), hidden biases
+c (H,), and
 
-    E(v, h)      = -b.v - c.h - v^T W h                                   (S&M eq. 1)
-    p(v)         = (1 / Z) sum_h exp(-E(v, h)),  Z = sum_v sum_h exp(-E)   (S&M eq. 2)
-    p(h_j=1 | v) = sigmoid(c_j + sum_i W_ij v_i)                           (S&M eq. 3)
-    p(v_i=1 | h) = sigmoid(b_i + sum_j W_ij h_j)                           (S&M eq. 3)
+    energy        E(v, h)      = -b.v - c.h - v^T W h
+    likelihood    p(v)         = (1 / Z) sum_h exp(-E(v, h)),   Z = sum_v sum_h exp(-E(v, h))
+    conditionals  p(h_j=1 | v) = sigmoid(c_j + sum_i W_ij v_i)
+                  p(v_i=1 | h) = sigmoid(b_i + sum_j W_ij h_j)
 
 Summing out h (each h_j on its own) gives the free energy, p(v) = exp(-F(v)) / Z:
 
@@ -20,14 +21,21 @@ Training. The log-likelihood gradient is the difference of two expectations of d
     d log p(v) / dtheta = -dF(v)/dtheta + E_{v' ~ model}[dF(v')/dtheta]
 
 and the second is estimated with samples v_model from a Gibbs chain: k block-Gibbs sweeps
-started at the data (CD-k), or continued from the previous update's chains (PCD). Here
-that estimate is written as a loss inside scratchgen's autograd engine,
+started at the data (CD-k), or continued from the previous update's chains (PCD). For the
+RBM the derivatives of F are closed-form, giving Hinton's (2002) update
+
+    dlog p / dW = <v h^T>_data - <v h^T>_model,   dlog p / db = <v>_data - <v>_model,
+    dlog p / dc = <h>_data - <h>_model            (h replaced by p(h = 1 | v))
+
+which `RBMNetwork.contrastive_gradients` writes into the parameters' .grad (as minus the
+above: optimizers minimise) and an ordinary optimizer (SGD with momentum and weight decay)
+applies. It is exactly the gradient the engine computes for the loss
 
     loss = mean_data F(v_data) - mean_chains F(v_model)        (v_model held constant)
 
-so `loss.backward()` yields exactly minus the (CD or PCD) gradient above, and an ordinary
-optimizer (SGD with optional momentum and weight decay) takes the step. The Gibbs sampling
-itself needs no gradient, so it is NumPy arithmetic on the parameters' arrays, with every
+through `RBMNetwork.free_energy` (a test checks the two agree); the closed form is used in
+training because it is the textbook equation and several times cheaper per update. The Gibbs
+sampling needs no gradient, so it is NumPy arithmetic on the parameters' arrays, with every
 random draw taken from scratchgen's seeded generator (runs repeat and resume exactly; the
 PCD chains are part of the saved state).
 
@@ -35,15 +43,15 @@ Evaluation. With few hidden units the partition function is exact: summing over 
 
     log Z = logsumexp_{h in {0,1}^H} [ c.h + sum_i softplus(b_i + (W h)_i) ]
 
-(2^H terms, enumerated in chunks). For any size, AIS (S&M section 3) anneals from a
-base-rate model p_A (no weights, visible biases b_A fitting the data's pixel marginals,
+(2^H terms, enumerated in chunks). For any size, AIS as S&M apply it to RBMs anneals from
+a base-rate model p_A (no weights, visible biases b_A fitting the data's pixel marginals,
 log Z_A = sum_i softplus(b_A_i)) to the RBM through the intermediate distributions
 
     log p*_beta(v) = (1 - beta) b_A.v + beta b.v + sum_j softplus(beta (c_j + W_j.v))
 
-for 0 = beta_0 < beta_1 < ... < beta_K = 1 (at beta = 0 the hidden units are free, so
-Z_0 = 2^H Z_A). Each chain starts with v ~ p_A and moves by
-one Gibbs sweep that leaves p_beta_k invariant; its log importance weight is
+for 0 = beta_0 < beta_1 < ... < beta_K = 1 (at beta = 0 the hidden units are free coins,
+so Z_0 = 2^H Z_A). Each chain starts with v ~ p_A and moves by one Gibbs sweep that leaves
+p_beta_k invariant; its log importance weight is
 
     log w = sum_k [ log p*_beta_k(v_k) - log p*_beta_(k-1)(v_k) ]
 
@@ -53,7 +61,7 @@ mean(-F(v_test)) - log Z, in nats.
 import math
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 
 from .. import functional as F
 from .. import nn, optim
@@ -62,14 +70,14 @@ from ..engine.tensor import Tensor
 from ..training import pictures
 from .base import GenerativeModel
 
-EXACT_MAX_HIDDEN = 20  # 2^20 hidden states: about a second of enumeration
+EXACT_MAX_HIDDEN = 20  # 2^20 hidden states x 64 pixels: a few seconds of enumeration
 
 
 # ---- NumPy arithmetic of the Gibbs sampler and the estimators (no gradients needed) -------
 
 def sigmoid(x):
-    """1 / (1 + e^-x), written with tanh so that no exp can overflow."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    """1 / (1 + e^-x) (scipy's expit: one pass, no overflow)."""
+    return expit(x)
 
 
 def bernoulli(p, rng):
@@ -109,12 +117,13 @@ def free_energy(v, W, b, c):
 
 
 def all_binary_states(start, stop, n_bits):
-    """Rows start .. stop-1 of the table of all n_bits-bit binary vectors:  (stop - start, n_bits)."""
+    """Rows start .. stop-1 of the table of all n_bits-bit binary vectors (row i holds the
+    bits of i, least significant first):  (stop - start, n_bits)."""
     index = np.arange(start, stop, dtype=np.int64)
     return ((index[:, None] >> np.arange(n_bits)) & 1).astype(np.float64)
 
 
-def log_partition_exact(W, b, c, chunk_size=1 << 14):
+def log_partition_exact(W, b, c, chunk_size=1 << 12):
     """log Z by enumerating the 2^H hidden states (v summed out analytically):
 
         log Z = logsumexp_h [ c.h + sum_i softplus(b_i + (W h)_i) ]
@@ -154,7 +163,7 @@ def annealing_schedule(n_betas):
 
 
 def ais_log_partition(W, b, c, base_bias, betas, n_chains, rng):
-    """Annealed importance sampling estimate of log Z (S&M 2008, section 3).
+    """Annealed importance sampling estimate of log Z (Neal 2001; S&M 2008).
 
     Returns (log Z estimate, its standard error in nats, the log weights (n_chains,)).
     The standard error is the delta-method one, std(w) / (sqrt(M) mean(w)): the spread of
@@ -222,6 +231,26 @@ class RBMNetwork(nn.Module):
         hidden_input = v @ self.weight + self.hidden_bias  # (N, V) @ (V, H) -> (N, H)
         return -(v @ self.visible_bias) - F.softplus(hidden_input).sum(axis=1)
 
+    def contrastive_gradients(self, v_data, v_model):
+        """Set .grad to minus the CD/PCD log-likelihood gradient (Hinton 2002) and return the
+        free-energy gap mean F(v_data) - mean F(v_model), i.e. the loss it is the gradient of.
+
+        v_data (B, V), v_model (M, V): NumPy arrays."""
+        W, b, c = self.arrays()
+        n_data, n_model = len(v_data), len(v_model)
+        input_data, input_model = v_data @ W + c, v_model @ W + c  # (B, H), (M, H)
+        h_data, h_model = sigmoid(input_data), sigmoid(input_model)  # p(h = 1 | v)
+        # <v h^T>_data - <v h^T>_model:  (V, B) @ (B, H) - (V, M) @ (M, H) -> (V, H)
+        dW = v_data.T @ h_data / n_data - v_model.T @ h_model / n_model
+        db = v_data.sum(axis=0) / n_data - v_model.sum(axis=0) / n_model  # (V,)
+        dc = h_data.sum(axis=0) / n_data - h_model.sum(axis=0) / n_model  # (H,)
+        for param, ascent in ((self.weight, dW), (self.visible_bias, db), (self.hidden_bias, dc)):
+            param.grad = Tensor(np.negative(ascent, dtype=param.dtype))
+        # F(v) = -b.v - sum_j softplus(c_j + W_j.v), from the hidden inputs already computed
+        f_data = -(v_data @ b).sum() - np.logaddexp(0.0, input_data).sum()
+        f_model = -(v_model @ b).sum() - np.logaddexp(0.0, input_model).sum()
+        return float(f_data / n_data - f_model / n_model)
+
     def arrays(self, dtype=None):
         """(W, b, c) as NumPy arrays (the live arrays unless a dtype asks for a copy)."""
         params = (self.weight.data, self.visible_bias.data, self.hidden_bias.data)
@@ -236,11 +265,12 @@ class RBM(GenerativeModel):
     defaults = {"steps": 30000, "batch_size": 20, "lr": 0.05}
     options = {
         "hidden": {"default": 16, "help": "number of hidden units H (exact log Z when H <= 20)"},
-        "k": {"default": 1, "help": "Gibbs sweeps per update (CD-k; PCD advances its chains k)"},
+        "k": {"default": 1, "help": "Gibbs sweeps per update: CD-k, or PCD-k (k sweeps of the "
+                                    "persistent chains)"},
         "pcd": {"default": True,
                 "help": "persistent CD (Tieleman 2008); --no-pcd gives CD-k from the data"},
         "momentum": {"default": 0.5, "help": "SGD momentum"},
-        "weight_decay": {"default": 0.0, "help": "L2 weight decay (on all parameters)"},
+        "weight_decay": {"default": 0.0, "help": "L2 weight decay on W (not on the biases)"},
         "lr_decay": {"default": True,
                      "help": "decay the learning rate linearly to 0 over --steps (Tieleman 2008)"},
         "gibbs_steps": {"default": 1000, "help": "Gibbs sweeps per chain for samples and pictures"},
@@ -257,9 +287,10 @@ class RBM(GenerativeModel):
         n_chains = c["batch_size"] if c["pcd"] else 0
         self.rbm = RBMNetwork(self.train_data.shape[1], c["hidden"], self.base_bias, n_chains)
         self.networks = {"rbm": self.rbm}
-        self.optimizers = {"rbm": optim.SGD(self.rbm.parameters(), lr=c["lr"],
-                                            momentum=c["momentum"],
-                                            weight_decay=c["weight_decay"])}
+        # weight decay on W only, not on the biases (Hinton's guide, section 10)
+        groups = [{"params": [self.rbm.weight], "weight_decay": c["weight_decay"]},
+                  {"params": [self.rbm.visible_bias, self.rbm.hidden_bias], "weight_decay": 0.0}]
+        self.optimizers = {"rbm": optim.SGD(groups, lr=c["lr"], momentum=c["momentum"])}
         self.steps_done = 0  # for the learning-rate decay; saved with the state
 
     # ---- training -------------------------------------------------------------------
@@ -274,20 +305,13 @@ class RBM(GenerativeModel):
         else:
             v_model = gibbs_chain(v_data, W, b, hbias, c["k"], rng)  # CD-k: start at the data
         optimizer = self.optimizers["rbm"]
-        if c["lr_decay"]:
-            optimizer.param_groups[0]["lr"] = c["lr"] * (1.0 - self.steps_done / c["steps"])
-        optimizer.zero_grad()
-        # loss = mean F(v_data) - mean F(v_model), whose gradient is minus the log-likelihood
-        # gradient. Both free energies come from one pass over the stacked batch (half the
-        # graph of two passes), and the two means become one signed weighted sum.
-        free_energies = self.rbm.free_energy(Tensor(np.concatenate([v_data, v_model])))  # (B+M,)
-        signs = np.concatenate([np.full(len(v_data), 1.0 / len(v_data), np.float32),
-                                np.full(len(v_model), -1.0 / len(v_model), np.float32)])
-        loss = (free_energies * Tensor(signs)).sum()
-        loss.backward()
+        if c["lr_decay"]:  # linearly from lr at the first step towards 0 after the last
+            for group in optimizer.param_groups:
+                group["lr"] = c["lr"] * (1.0 - self.steps_done / c["steps"])
+        loss = self.rbm.contrastive_gradients(v_data, v_model)
         optimizer.step()
         self.steps_done += 1
-        return {"loss": loss.item(), "free_energy": float(free_energies.data[:len(v_data)].mean())}
+        return {"loss": loss}
 
     def state_dict(self):
         return {**super().state_dict(), "steps_done": self.steps_done}
@@ -303,11 +327,10 @@ class RBM(GenerativeModel):
         rng = sg_random.generator()
         W, b, c = self.rbm.arrays(np.float64)
         v = bernoulli(np.broadcast_to(sigmoid(self.base_bias), (n, len(b))), rng)
-        kept, done = {0: v} if 0 in snapshots else {}, 0
+        kept, done = {}, 0
         for target in sorted(set(snapshots) | {sweeps}):
-            v = gibbs_chain(v, W, b, c, target - done, rng)
-            done = target
-            kept[target] = v
+            v = gibbs_chain(v, W, b, c, target - done, rng)  # from `done` sweeps to `target`
+            kept[target], done = v, target
         return v, kept
 
     def as_images(self, rows):

@@ -218,6 +218,8 @@ class VAE(GenerativeModel):
                        "help": "p(x|z); auto: bernoulli for binary images, gaussian otherwise"},
         "fixed_variance": {"default": None, "type": float,
                            "help": "gaussian: fix the pixel variance sigma_x^2 (default: learned)"},
+        "dequantize": {"default": True,
+                       "help": "gaussian: train on x + uniform noise of one grey level"},
         "iwae_samples": {"default": "1,5,50,500",
                          "help": "evaluation: the k of the importance-weighted bounds, "
                                  "comma-separated"},
@@ -240,6 +242,8 @@ class VAE(GenerativeModel):
             "mlp" if self.likelihood == "bernoulli" else "conv")
         self.iwae_ks = parse_sample_counts(c["iwae_samples"])
         self.dtype = np.dtype(c["dtype"])
+        levels = np.unique(self.dataset.train)
+        self.level_spacing = float(np.diff(levels).min()) if len(levels) > 1 else 1.0
 
         latent = c["latent_dim"]
         if self.architecture == "mlp":
@@ -277,12 +281,21 @@ class VAE(GenerativeModel):
         z = reparameterize(mu, logvar, eps)         # (B, L)
         return self.log_likelihood(z, x), F.gaussian_kl(mu, logvar)  # (B,), (B,)
 
+    def dequantize(self, batch):
+        """x + u, u ~ U(-delta/2, delta/2) per pixel, delta the spacing of the grey levels
+        (Theis et al. 2016): the data become continuous, so the Gaussian density cannot grow
+        without bound by collapsing onto the exact training values."""
+        u = sg_random.generator().uniform(-0.5, 0.5, batch.shape) * self.level_spacing
+        return batch + u.astype(batch.dtype)
+
     def draw_noise(self, *shape):
         return sg_random.generator().standard_normal(shape).astype(self.dtype)
 
     def train_step(self, batch, eps=None):
         """One Adam step on -ELBO (nats per image). eps (B, L) ~ N(0, I) is drawn from the
         global generator unless given (the PyTorch comparison passes its own)."""
+        if self.likelihood == "gaussian" and self.config["dequantize"]:
+            batch = self.dequantize(batch)
         x = Tensor(batch.astype(self.dtype))                      # (B, C, H, W)
         if eps is None:
             eps = self.draw_noise(len(batch), self.config["latent_dim"])

@@ -1,6 +1,8 @@
 """The RBM: the free energy and exact log Z against brute force, the training loss against
 the classic CD statistics, the Gibbs sampler against the exact distribution, AIS against
-the exact log Z, PCD against CD-1, and the workflow (exact resume, CLI sample and eval)."""
+the exact log Z (also on a trained 16-hidden RBM), and the workflow (exact resume, CLI
+train, sample and eval). PCD against CD-1 and the scikit-learn comparison take minutes:
+they are documented commands, with results, in docs/results-rbm.md."""
 import itertools
 import json
 
@@ -67,26 +69,31 @@ def test_free_energy_sums_out_the_hidden_units():
     assert logsumexp(-free_energy(v, W, b, c)) == pytest.approx(log_partition_exact(W, b, c))
 
 
-def test_loss_gradient_is_the_contrastive_divergence_update():
-    """d/dtheta [mean F(v_data) - mean F(v_model)] = -(<v h>_data - <v h>_model) with h the
-    hidden probabilities: the update of Hinton (2002) and of scikit-learn's BernoulliRBM."""
+def test_contrastive_gradients_are_the_engines_gradient_of_the_free_energy_gap():
+    """Training's closed-form update (Hinton 2002: <v h>_data - <v h>_model with h the hidden
+    probabilities, as in scikit-learn's BernoulliRBM) is minus the gradient the autograd
+    engine computes for mean F(v_data) - mean F(v_model)."""
     rng = np.random.default_rng(0)
     sg.manual_seed(0)
     net = RBMNetwork(10, 5, rng.standard_normal(10))
     net.weight.data[...] = rng.standard_normal((10, 5))
+    net.hidden_bias.data[...] = rng.standard_normal(5)
     v_data = (rng.random((7, 10)) < 0.5).astype(np.float32)
     v_model = (rng.random((4, 10)) < 0.5).astype(np.float32)
     loss = net.free_energy(Tensor(v_data)).mean() - net.free_energy(Tensor(v_model)).mean()
     loss.backward()
+    autograd = [p.grad.numpy().copy() for p in (net.weight, net.visible_bias, net.hidden_bias)]
+    gap = net.contrastive_gradients(v_data, v_model)
+    closed_form = [p.grad.numpy() for p in (net.weight, net.visible_bias, net.hidden_bias)]
+    for engine_grad, hand_grad in zip(autograd, closed_form):
+        np.testing.assert_allclose(hand_grad, engine_grad, rtol=1e-4, atol=1e-6)
+    assert gap == pytest.approx(loss.item(), rel=1e-5)
+    # and the closed form is the textbook expression
     W, b, c = net.arrays(np.float64)
     h_data = 1 / (1 + np.exp(-(v_data @ W + c)))
     h_model = 1 / (1 + np.exp(-(v_model @ W + c)))
-    expected_w = -(v_data.T @ h_data / 7 - v_model.T @ h_model / 4)
-    np.testing.assert_allclose(net.weight.grad.numpy(), expected_w, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(net.visible_bias.grad.numpy(),
-                               -(v_data.mean(0) - v_model.mean(0)), atol=1e-6)
-    np.testing.assert_allclose(net.hidden_bias.grad.numpy(),
-                               -(h_data.mean(0) - h_model.mean(0)), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(closed_form[0], -(v_data.T @ h_data / 7 - v_model.T @ h_model / 4),
+                               rtol=1e-4, atol=1e-6)
 
 
 def test_gibbs_chains_sample_the_exact_distribution():
@@ -154,7 +161,7 @@ def test_binarize_and_base_rate():
     np.testing.assert_allclose(p, [1 / 5, 3 / 5])  # (count + 1) / (N + 2)
 
 
-# ---- training, AIS on a trained RBM, PCD against CD-1 -----------------------------------------
+# ---- a trained RBM: AIS against the exact log Z -----------------------------------------
 
 def train_rbm(tmp_path, name, **settings):
     config = make_config("rbm", out=str(tmp_path / name), ais_chains=100, ais_betas=2000,
@@ -164,16 +171,14 @@ def train_rbm(tmp_path, name, **settings):
 
 
 @pytest.fixture(scope="module")
-def trained_runs(tmp_path_factory):
-    """A 16-hidden RBM trained by PCD and one by CD-1, same seed, steps and learning rate."""
-    tmp = tmp_path_factory.mktemp("rbm")
-    common = dict(steps=4000, batch_size=20, lr=0.05, hidden=16, seed=0)
-    return {"pcd": train_rbm(tmp, "pcd", pcd=True, **common),
-            "cd1": train_rbm(tmp, "cd1", pcd=False, k=1, **common)}
+def trained_run(tmp_path_factory):
+    """A 16-hidden RBM trained by PCD-1 for 4000 steps (a few seconds)."""
+    return train_rbm(tmp_path_factory.mktemp("rbm"), "pcd", steps=4000, batch_size=20,
+                     lr=0.05, hidden=16, seed=0)
 
 
-def test_trained_rbm_metrics_and_ais_within_a_tenth_of_a_nat(trained_runs):
-    run, metrics = trained_runs["pcd"]
+def test_trained_rbm_metrics_and_ais_within_a_tenth_of_a_nat(trained_run):
+    run, metrics = trained_run
     assert set(metrics) >= {"log_z_exact", "log_z_ais", "log_z_ais_stderr", "test_loglik_exact",
                             "test_loglik_ais", "train_loglik_exact"}
     assert json.loads(run.file("metrics.json").read_text()) == pytest.approx(metrics)
@@ -184,12 +189,6 @@ def test_trained_rbm_metrics_and_ais_within_a_tenth_of_a_nat(trained_runs):
     assert metrics["test_loglik_exact"] > -20.0
     for picture in ("samples.png", "filters.png", "chains.png", "loss.png"):
         assert run.file(picture).stat().st_size > 1000
-
-
-def test_pcd_beats_cd1_on_exact_test_loglik(trained_runs):
-    pcd = trained_runs["pcd"][1]["test_loglik_exact"]
-    cd1 = trained_runs["cd1"][1]["test_loglik_exact"]
-    assert pcd > cd1 + 0.5, (pcd, cd1)
 
 
 # ---- the workflow: resume, sample, eval ------------------------------------------------------
@@ -208,9 +207,11 @@ def test_resume_is_bit_identical(tmp_path):
     for key, value in a["model"]["networks"]["rbm"].items():
         np.testing.assert_array_equal(value, b["model"]["networks"]["rbm"][key], err_msg=key)
     assert "persistent_chains" in a["model"]["networks"]["rbm"]
-    for key, value in a["model"]["optimizers"]["rbm"]["state"].items():
-        np.testing.assert_array_equal(value["momentum_buffer"],
-                                      b["model"]["optimizers"]["rbm"]["state"][key]["momentum_buffer"])
+    momenta_a = a["model"]["optimizers"]["rbm"]["state"]
+    momenta_b = b["model"]["optimizers"]["rbm"]["state"]
+    assert momenta_a.keys() == momenta_b.keys() and len(momenta_a) == 3
+    for key, value in momenta_a.items():
+        np.testing.assert_array_equal(value["momentum_buffer"], momenta_b[key]["momentum_buffer"])
 
 
 def test_cli_train_sample_eval(tmp_path, capsys):

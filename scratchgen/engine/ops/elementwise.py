@@ -12,8 +12,12 @@ from ..function import Function
 
 
 def check_broadcast(name, *arrays):
-    if all(a.shape == arrays[0].shape for a in arrays):
-        return arrays[0].shape
+    shape = arrays[0].shape
+    for a in arrays[1:]:
+        if a.shape != shape:
+            break
+    else:
+        return shape  # equal shapes: nothing to check
     try:
         return backend.array_module(*arrays).broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:
