@@ -24,3 +24,12 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 else:
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# The tests multiply small matrices, where a second BLAS thread only adds synchronisation
+# (and, on a shared machine, contention): run BLAS single-threaded for the whole session.
+try:
+    from threadpoolctl import threadpool_limits
+
+    _blas_limit = threadpool_limits(limits=1, user_api="blas")
+except ImportError:  # threadpoolctl comes with scikit-learn; without it, BLAS keeps its default
+    pass

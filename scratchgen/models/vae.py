@@ -34,11 +34,15 @@ Two likelihoods, each a real log-density written in full, so the bounds are real
     a per-pixel variance would shrink to 0 there and send the density to infinity. One shared
     variance is the maximum-likelihood noise level of the whole image and stays finite.
     This is a density over [-1, 1]^D (nats per image, may be positive), not a probability of
-    the 17 discrete grey levels.
+    the 17 discrete grey levels. Training adds uniform noise of one grey level's width to
+    every pixel (dequantisation, Theis et al. 2016; --no-dequantize turns it off), so that
+    the learned variance cannot keep shrinking onto the exact training values; the test
+    bounds are evaluated on the test images as they are.
 
 Evaluation, on the test split (Burda et al. 2016, eq. (8)):
     L_k(x) = E_{z_1..z_k ~ q(z|x)} [ log 1/k sum_i p(x, z_i) / q(z_i | x) ]
-           = E [ logsumexp_i(log w_i) - log k ],   log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)
+           = E [ logsumexp_i(log w_i) - log k ],
+    log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)
 L_1 is the ELBO; L_k grows with k towards log p(x) (Burda et al., Theorem 1). Each k gets
 its own independent draws, so the order ELBO <= L_5 <= L_50 <= L_500 is measured, not
 built in. To give every bound about the same precision, L_k for k < K = max k averages
@@ -207,11 +211,11 @@ class VAE(GenerativeModel):
                    "digits-binary, conv + Gaussian on digits; ELBO and IWAE bounds")
     dataset_kinds = ("image",)
     default_dataset = "digits-binary"
-    defaults = {"steps": 6000, "batch_size": 100, "lr": 1e-3}
+    defaults = {"steps": 3000, "batch_size": 100, "lr": 1e-3}
     options = {
         "latent_dim": {"default": 8, "help": "dimension of z (2 gives a 2D latent-grid picture)"},
         "hidden": {"default": 256, "help": "width of the hidden (fully connected) layers"},
-        "channels": {"default": 32, "help": "conv model: channels of the first conv layer"},
+        "channels": {"default": 8, "help": "conv model: channels of the first conv layer"},
         "architecture": {"default": "auto", "choices": ["auto", "mlp", "conv"],
                          "help": "auto: mlp for binary images, conv for grey ones"},
         "likelihood": {"default": "auto", "choices": ["auto", "bernoulli", "gaussian"],
@@ -476,7 +480,7 @@ class VAE(GenerativeModel):
         z = (1 - t) * mu[:, :1] + t * mu[:, 1:]                               # (pairs, steps, L)
         walk = self.decode_mean(z.reshape(-1, latent)).reshape(pairs, steps, *test.shape[1:])
         ends = picked.reshape(pairs, 2, *test.shape[1:])
-        rows = np.concatenate([ends[:, :1], walk, ends[:, 1:]], axis=1)       # (pairs, steps+2, ...)
+        rows = np.concatenate([ends[:, :1], walk, ends[:, 1:]], axis=1)  # (pairs, steps + 2, ...)
         plot_image_grid(run, rows.reshape(-1, *test.shape[1:]), name="latent_walk.png",
                         nrow=steps + 2, value_range=self.value_range(),
                         title=f"{self.title()}\neach row: a test image, the decoder along the "

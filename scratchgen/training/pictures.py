@@ -53,8 +53,8 @@ def plot_points_2d(run, samples, dataset, name="samples.png", title=""):
 
 
 def tile_images(images, nrow, pad=1):
-    """(N, 1, H, W) grey images in [0, 1] -> one (rows (H + pad), nrow (W + pad)) mosaic, row by row;
-    the padding and any empty cells are mid-grey, so neighbouring images stay apart."""
+    """(N, 1, H, W) grey images in [0, 1] -> one (rows (H + pad), nrow (W + pad)) mosaic, row
+    by row; the padding and any empty cells are mid-grey, so neighbouring images stay apart."""
     n, _, h, w = images.shape
     rows = -(-n // nrow)  # ceil
     mosaic = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad), 0.5)
