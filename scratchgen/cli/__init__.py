@@ -153,7 +153,7 @@ def _datasets(argv):
     argparse.ArgumentParser(prog="scratchgen datasets").parse_args(argv)
     rows = list_datasets()
     for row in rows:
-        print(f"{row['name']:<14} {row['kind']:<6} {str(row['shape']):<12} {row['source']}")
+        print(f"{row.name:<14} {row.kind:<6} {str(row.shape):<12} {row.source}")
     return 0
 
 
