@@ -162,8 +162,9 @@ def main():
     # warm-up of 2 steps so the curve also crosses the schedule's corner
     model, twin = gpt_and_twin(dtype=args.dtype, warmup=2, **settings)
     c = model.config
-    print(f"gpt {c['layers']} layers x {c['d_model']}, {c['heads']} heads, block {c['block_size']}, "
-          f"batch {c['batch_size']}, {model.num_parameters()} parameters, {args.dtype}")
+    print(f"gpt {c['layers']} layers x {c['d_model']}, {c['heads']} heads, "
+          f"block {c['block_size']}, batch {c['batch_size']}, {model.num_parameters()} "
+          f"parameters, {args.dtype}")
     ours, theirs, param_diff = loss_curves(model, twin, args.steps)
     print(f"{'step':>4}  {'scratchgen':>20}  {'torch':>20}  {'|difference|':>12}")
     for i, (a, b) in enumerate(zip(ours, theirs), 1):

@@ -28,6 +28,7 @@ else:
 # The tests multiply small matrices, where a second BLAS thread only adds synchronisation
 # (and, on a shared machine, contention): run BLAS single-threaded for the whole session.
 try:
+    import numpy  # noqa: F401  (loads OpenBLAS: threadpoolctl limits only libraries already loaded)
     from threadpoolctl import threadpool_limits
 
     _blas_limit = threadpool_limits(limits=1, user_api="blas")

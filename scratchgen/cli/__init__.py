@@ -171,6 +171,18 @@ COMMANDS = {"train": _train, "sample": _sample, "eval": _eval, "datasets": _data
             "models": _models}
 
 
+def blas_threads():
+    """Limit BLAS to SCRATCHGEN_BLAS_THREADS threads (default 1) while a command runs.
+
+    The built-in models multiply matrices of a few hundred rows, where a second BLAS thread
+    buys little and, on a shared machine, costs a lot (measured: a gpt step 4x slower with
+    two OpenBLAS threads under load). Set SCRATCHGEN_BLAS_THREADS=0 to keep BLAS's default."""
+    from threadpoolctl import threadpool_limits
+
+    threads = int(os.environ.get("SCRATCHGEN_BLAS_THREADS", "1"))
+    return threadpool_limits(limits=threads if threads > 0 else None, user_api="blas")
+
+
 class UsageError(Exception):
     pass
 
@@ -192,9 +204,9 @@ def main(argv=None):
     from ..training import Interrupted
 
     keep_freed_memory()  # fewer page faults in every training step
-
     try:
-        return COMMANDS[command](rest)
+        with blas_threads():
+            return COMMANDS[command](rest)
     except Interrupted as exc:
         print(f"scratchgen: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
