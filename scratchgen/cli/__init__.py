@@ -28,6 +28,9 @@ def _common_train_arguments(parser):
                         help="continue the run in --out from its checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--checkpoint-every", type=int)
+    parser.add_argument("--stop-after", type=int, metavar="N",
+                        help="stop after step N with a checkpoint, as Ctrl-C would "
+                             "(continue later with --resume)")
     parser.add_argument("--data-dir", help="directory of the mnist IDX files")
     parser.add_argument("--text-file", help="a UTF-8 text file to train the gpt on")
 
@@ -71,14 +74,17 @@ def _train(argv):
         raise UsageError(f"unknown option(s) {' '.join(unknown)} for `train {known.model}`; "
                          f"valid options: {', '.join(valid)}")
     settings = {k: v for k, v in vars(args).items()
-                if k not in ("model", "resume", "quiet") and v is not None}
+                if k not in ("model", "resume", "quiet", "stop_after") and v is not None}
     if args.resume:
         if not args.out:
             raise UsageError("--resume needs --out RUN_DIR (the run to continue)")
         config = resume_config(args.out, settings.get("steps"))
     else:
         config = make_config(args.model, **settings)
-    run, metrics = train(config, resume=args.resume, quiet=args.quiet)
+    run, metrics = train(config, resume=args.resume, quiet=args.quiet, stop_after=args.stop_after)
+    if metrics is None and not args.quiet:
+        print(f"stopped at step {args.stop_after}; continue with: scratchgen train "
+              f"{config['model']} --resume --out {run.path}")
     if metrics is not None and not args.quiet:
         print(f"run directory: {run.path}")
     return 0

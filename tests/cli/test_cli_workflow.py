@@ -51,11 +51,12 @@ def test_resume_gives_bit_identical_parameters_and_losses(tmp_path, capsys):
     straight, split = tmp_path / "straight", tmp_path / "split"
     run_cli(capsys, "train", "gan", "--out", str(straight), "--steps", "6", "--batch-size", "16",
             "--quiet", "--loss", "wgan-gp", "--n-critic", "2")
-    code, _, err = run_cli(capsys, "train", "gan", "--out", str(split), "--steps", "3",
-                           "--batch-size", "16", "--quiet", "--loss", "wgan-gp", "--n-critic", "2")
+    code, _, err = run_cli(capsys, "train", "gan", "--out", str(split), "--steps", "6",
+                           "--stop-after", "3", "--batch-size", "16", "--quiet",
+                           "--loss", "wgan-gp", "--n-critic", "2")
     assert code == 0, err
-    code, _, err = run_cli(capsys, "train", "gan", "--resume", "--out", str(split),
-                           "--steps", "6", "--quiet")
+    assert load(split / "checkpoint.npz")["step"] == 3
+    code, _, err = run_cli(capsys, "train", "gan", "--resume", "--out", str(split), "--quiet")
     assert code == 0, err
     a, b = load(straight / "checkpoint.npz"), load(split / "checkpoint.npz")
     assert a["step"] == b["step"] == 6
