@@ -78,7 +78,15 @@ def _train(argv):
     if args.resume:
         if not args.out:
             raise UsageError("--resume needs --out RUN_DIR (the run to continue)")
+        fixed = sorted(set(settings) - {"out", "steps", "checkpoint_every"})
+        if fixed:
+            raise UsageError(f"--resume continues the saved configuration; only --steps and "
+                             f"--checkpoint-every may change, not "
+                             f"{', '.join('--' + k.replace('_', '-') for k in fixed)}")
         config = resume_config(args.out, settings.get("steps"))
+        config["checkpoint_every"] = settings.get("checkpoint_every", config["checkpoint_every"])
+        if config["model"] != args.model:
+            raise UsageError(f"{args.out} holds a {config['model']} run, not {args.model}")
     else:
         config = make_config(args.model, **settings)
     run, metrics = train(config, resume=args.resume, quiet=args.quiet, stop_after=args.stop_after)
@@ -215,6 +223,9 @@ def main(argv=None):
             return COMMANDS[command](rest)
     except Interrupted as exc:
         print(f"scratchgen: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # Ctrl-C outside the training steps (loading, evaluating)
+        print(f"scratchgen {command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as exc:
         print(f"scratchgen {command}: error: {exc}", file=sys.stderr)

@@ -3,9 +3,10 @@ import math
 
 import numpy as np
 
-from .. import nn
+from .. import nn, optim
 from ..engine.tensor import Tensor
 from ..metrics import mmd2_with_floor, mode_metrics
+from .base import GenerativeModel
 
 
 def mlp(sizes, activation=nn.ReLU, final_activation=None):
@@ -34,6 +35,53 @@ def sinusoidal_embedding(t, dim, max_period=10000.0):
     if dim % 2:
         emb = np.concatenate([emb, np.zeros((len(emb), 1))], axis=1)
     return Tensor(emb.astype(np.float32))
+
+
+def sinusoidal_features_2d(x, dim, scale):
+    """Fourier features of 2D points (Tancik et al. 2020): each coordinate, times `scale`, through
+    `sinusoidal_embedding`, so frequencies run from `scale` down to scale / 10^4.
+
+    A plain MLP on raw coordinates learns sharp functions slowly (spectral bias); modes of
+    std 0.01 need slopes of ~100. With these features the first layer starts with them.
+    x: (B, 2) array -> (B, 2 dim) Tensor."""
+    return Tensor(np.concatenate([sinusoidal_embedding(x[:, i] * scale, dim).data
+                                  for i in range(x.shape[1])], axis=1))
+
+
+class ScheduledModel(GenerativeModel):
+    """A GenerativeModel whose learning rates decay along a cosine from lr to 0 over the
+    run's `steps` (SGDR, Loshchilov & Hutter 2017, eq. 5, one cycle):
+
+        lr(s) = lr (1 + cos(pi s / steps)) / 2
+
+    Call `build_schedules()` at the end of build() and `step_schedules()` after each update.
+    The schedule position is saved in checkpoints, so a resumed run continues exactly; the
+    schedule always ends at the current config["steps"] (raising --steps on resume stretches it).
+    """
+
+    def build_schedules(self):
+        self.schedules = {}
+        if self.config.get("lr_decay", "none") == "cosine":
+            self.schedules = {name: optim.WarmupCosine(opt, warmup_steps=0,
+                                                       total_steps=self.config["steps"])
+                              for name, opt in self.optimizers.items()}
+
+    def step_schedules(self):
+        for schedule in self.schedules.values():
+            schedule.step()
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["schedules"] = {name: s.state_dict() for name, s in self.schedules.items()}
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        for name, schedule in self.schedules.items():
+            saved = state.get("schedules", {}).get(name)
+            if saved is None:
+                raise ValueError(f"checkpoint has no learning-rate schedule {name!r}")
+            schedule.load_state_dict({**saved, "total_steps": self.config["steps"]})
 
 
 def evaluate_2d(samples, dataset, rng, n=2500):

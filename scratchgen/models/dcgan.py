@@ -78,14 +78,16 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """in_channels = C * pack: PacGAN's packed samples arrive stacked along the channels."""
+    """pack > 1 (PacGAN, Lin et al. 2018): D judges `pack` images at once, stacked along the
+    channels as in PacGAN's own image experiments: (B, C, H, W) -> (B / pack, pack C, H, W)."""
 
-    def __init__(self, image_shape, channels=64, norm="batch", in_channels=None):
+    def __init__(self, image_shape, channels=64, norm="batch", pack=1):
         super().__init__()
         k, c = quarter_side(image_shape), channels
-        in_channels = in_channels or image_shape[0]
+        self.pack = pack
         second_norm = normalization(norm, 2 * c)
-        layers = [nn.Conv2d(in_channels, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),   # -> H/2
+        layers = [nn.Conv2d(pack * image_shape[0], c, 4, stride=2, padding=1),            # -> H/2
+                  nn.LeakyReLU(0.2),
                   nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=second_norm is None)]  # -> H/4
         layers += [second_norm] if second_norm is not None else []
         layers += [nn.LeakyReLU(0.2), nn.Conv2d(2 * c, 1, k)]                               # -> 1
@@ -93,4 +95,6 @@ class DCGANDiscriminator(nn.Module):
         dcgan_init(self)
 
     def forward(self, x):
-        return self.net(x).reshape(-1)  # (B, C, H, W) -> (B,)
+        b, c, h, w = x.shape
+        packs = x.reshape(b // self.pack, self.pack * c, h, w)  # (B / pack, pack C, H, W)
+        return self.net(packs).reshape(-1)                      # (B / pack,)

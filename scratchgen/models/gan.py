@@ -15,27 +15,53 @@ WGAN-GP (Gulrajani et al. 2017, Algorithm 1):
 The penalty differentiates D's input gradient with respect to D's weights: a second
 derivative, which scratchgen gets by building the first gradient with create_graph=True.
 
-Packing (PacGAN, Lin et al. 2018): the discriminator judges `pack` samples at once,
-concatenated, so a generator that repeats one mode is easy to spot. pack=1 is the plain GAN.
+Packing (PacGAN, Lin et al. 2018): the discriminator judges `pack` samples at once, so a
+generator that repeats one mode is easy to spot. pack=1 is the plain GAN. Here each sample of
+a pack is first embedded by a shared MLP and the pack's embeddings are concatenated before the
+discriminator's last layers (`PackedDiscriminator`); concatenating raw points instead (PacGAN's
+own D) makes D resolve 8^4 clusters in 8 dimensions on ring8, and its samples come out blurred.
+
+Two choices make the samples sharp on the 2D mixtures, whose modes are 0.01 (ring8) or 0.05
+(grid25) wide: the learning rates decay to 0 along a cosine over the run (`lr_decay`), so G
+stops moving once D has pulled it onto the modes; and D may see its input scaled up
+(`input_scale`), which lets its first layer draw lines at the 0.01 scale of ring8's modes.
 """
 import numpy as np
 
 from .. import nn, optim
 from ..engine import random as sg_random
 from ..engine.autograd import grad
+from ..engine.function import no_grad
 from ..engine.tensor import Tensor
-from ..functional import binary_cross_entropy_with_logits
+from ..functional import binary_cross_entropy_with_logits, leaky_relu
 from ..training.pictures import plot_points_2d
-from .base import GenerativeModel
-from .common import evaluate_2d, mlp
+from .common import ScheduledModel, evaluate_2d, mlp
 
 
-class GAN(GenerativeModel):
+class PackedDiscriminator(nn.Module):
+    """D on packs of `pack` samples: a shared per-sample embedding, then a head on the pack.
+
+        x (B, 2) --* input_scale--> embed --> (B, H) --> (B / pack, pack H) --> head --> (B / pack,)
+    """
+
+    def __init__(self, dim=2, hidden=128, layers=3, pack=4, input_scale=1.0):
+        super().__init__()
+        self.pack, self.input_scale = pack, input_scale
+        self.embed = mlp([dim, *[hidden] * (layers - 1)], activation=lambda: nn.LeakyReLU(0.2))
+        self.head = mlp([pack * hidden, hidden, 1], activation=lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x):
+        h = leaky_relu(self.embed(x * self.input_scale), 0.2)  # (B, 2) -> (B, H)
+        packs = h.reshape(x.shape[0] // self.pack, -1)           # (B / pack, pack H)
+        return self.head(packs).reshape(-1)                      # (B / pack,)
+
+
+class GAN(ScheduledModel):
     name = "gan"
     description = "GAN with MLPs on 2D data (non-saturating or WGAN-GP loss, PacGAN packing)"
     dataset_kinds = ("2d",)
     default_dataset = "ring8"
-    defaults = {"steps": 3000, "batch_size": 256, "lr": 1e-3}
+    defaults = {"steps": 8000, "batch_size": 256, "lr": 2e-3}
     options = {
         "loss": {"default": "nonsaturating", "choices": ["nonsaturating", "wgan-gp"],
                  "help": "adversarial loss"},
@@ -43,10 +69,19 @@ class GAN(GenerativeModel):
         "hidden": {"default": 128, "help": "width of the hidden layers"},
         "layers": {"default": 3, "help": "hidden layers in G and in D"},
         "pack": {"default": 4, "help": "PacGAN packing degree (1 = plain GAN)"},
+        "input_scale": {"default": 1.0, "help": "D sees x times this (see the module docstring)"},
         "n_critic": {"default": 1, "help": "discriminator steps per generator step"},
         "gp_weight": {"default": 0.1, "help": "WGAN-GP penalty weight lambda"},
         "beta1": {"default": 0.5, "help": "Adam beta1"},
         "beta2": {"default": 0.999, "help": "Adam beta2"},
+        "lr_decay": {"default": "cosine", "choices": ["cosine", "none"],
+                     "help": "learning-rate schedule over the run"},
+    }
+    # Defaults that depend on another setting (the user's own values always win).
+    defaults_when = {
+        ("dataset", "ring8"): {"input_scale": 100.0},
+        ("dataset", "grid25"): {"steps": 20000},
+        ("loss", "wgan-gp"): {"n_critic": 5},   # Gulrajani et al. 2017, Algorithm 1
     }
 
     def build(self):
@@ -54,16 +89,17 @@ class GAN(GenerativeModel):
         if c["batch_size"] % c["pack"]:
             raise ValueError(f"batch_size {c['batch_size']} must be divisible by pack {c['pack']}")
         dim = self.dataset.shape[0]
-        hidden = [c["hidden"]] * c["layers"]
-        self.generator = mlp([c["latent_dim"], *hidden, dim], activation=nn.ReLU)
-        self.discriminator = mlp([dim * c["pack"], *hidden, 1],
-                                 activation=lambda: nn.LeakyReLU(0.2))
+        self.generator = mlp([c["latent_dim"], *[c["hidden"]] * c["layers"], dim],
+                             activation=nn.ReLU)
+        self.discriminator = PackedDiscriminator(dim, c["hidden"], c["layers"], c["pack"],
+                                                 c["input_scale"])
         self.networks = {"generator": self.generator, "discriminator": self.discriminator}
         betas = (c["beta1"], c["beta2"])
         self.optimizers = {
             "generator": optim.Adam(self.generator.parameters(), lr=c["lr"], betas=betas),
             "discriminator": optim.Adam(self.discriminator.parameters(), lr=c["lr"], betas=betas),
         }
+        self.build_schedules()
 
     # ---- the two players ------------------------------------------------------------
     def generate(self, n):
@@ -72,9 +108,8 @@ class GAN(GenerativeModel):
         return self.generator(z)  # (n, latent) -> (n, 2)
 
     def critic(self, x):
-        """D on packs: (B, 2) -> (B / pack, 2 pack) -> (B / pack,) logits or scores."""
-        pack = self.config["pack"]
-        return self.discriminator(x.reshape(x.shape[0] // pack, -1)).reshape(-1)
+        """D on packs: (B, 2) -> (B / pack,) logits (non-saturating) or scores (WGAN-GP)."""
+        return self.discriminator(x)
 
     def discriminator_loss(self, real, fake):
         if self.config["loss"] == "wgan-gp":
@@ -125,11 +160,11 @@ class GAN(GenerativeModel):
         g_loss = self.generator_loss(self.generate(batches.shape[1]))
         g_loss.backward()
         opt_g.step()
+        self.step_schedules()
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
 
     # ---- sampling and evaluation ----------------------------------------------------
     def sample(self, n, **options):
-        from ..engine.function import no_grad
         with no_grad():
             return self.generate(n).numpy()
 

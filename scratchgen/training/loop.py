@@ -42,18 +42,27 @@ def model_defaults(model_cls):
 
 
 def make_config(model, **settings):
-    """The full configuration of a run: defaults overridden by the settings given."""
+    """The full configuration of a run: defaults overridden by the settings given.
+
+    A model may declare `defaults_when = {(setting, value): {setting: default, ...}}`:
+    defaults that apply when another setting has that value (for example a longer run on
+    grid25). Settings given explicitly always win over any default."""
     model_cls = get_model_class(model)
     config = model_defaults(model_cls)
     unknown = set(settings) - set(config) - {"out"}
     if unknown:
         raise ValueError(f"unknown settings for model {model!r}: {sorted(unknown)}; "
                          f"valid: {sorted(config)}")
-    config.update({k: v for k, v in settings.items() if v is not None})
+    given = {k: v for k, v in settings.items() if v is not None}
+    chosen = {**config, **given}
+    for (setting, value), defaults in getattr(model_cls, "defaults_when", {}).items():
+        if chosen.get(setting) == value:
+            config.update(defaults)
+    config.update(given)
     config["model"] = model
-    if config["steps"] < 1 or config["batch_size"] < 1:
-        raise ValueError(f"steps and batch_size must be positive, got steps={config['steps']}, "
-                         f"batch_size={config['batch_size']}")
+    for name in ("steps", "batch_size", "checkpoint_every"):
+        if config[name] < 1:
+            raise ValueError(f"{name} must be positive, got {config[name]}")
     if not config.get("out"):
         config["out"] = str(RunDir.fresh_name(model, config["dataset"]))
     return config
@@ -65,6 +74,7 @@ def resume_config(out, steps=None):
     if not run.file("config.json").exists():
         raise FileNotFoundError(f"--resume: {out} is not a run directory (no config.json)")
     config = run.read_json("config.json")
+    config["out"] = str(out)  # the run may have been moved since
     if steps is not None:
         config["steps"] = steps
     return config
@@ -127,8 +137,8 @@ def train(config, resume=False, quiet=False, stop_after=None, stream=None):
     if not resume and run.has_checkpoint():
         raise FileExistsError(f"{run.path} already holds a run; pass --resume to continue it "
                               "or choose another --out")
+    dataset, model = build(config)  # before making the directory: bad settings leave nothing
     run.path.mkdir(parents=True, exist_ok=True)
-    dataset, model = build(config)
     data_rng = np.random.default_rng(config["seed"] * 1000 + DATA_STREAM)
     step, log = 0, {"step": []}
     if resume:

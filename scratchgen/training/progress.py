@@ -31,7 +31,7 @@ class Progress:
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix_str(format_losses(losses), refresh=False)
-        elif step % self.every == 0 or step == self.total:
+        elif step % self.every == 0 or step == self.total or step == self.start + 1:
             print(f"step {step}/{self.total}  {format_losses(losses)}  "
                   f"{self.steps_per_second(step):.1f} steps/s", file=self.stream, flush=True)
 
