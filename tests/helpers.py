@@ -365,3 +365,14 @@ def check_against_torch(sg_fn, torch_fn, *arrays, rtol=1e-10, atol=1e-12, seed=0
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i} (shape {a.shape}) differs "
                                            "from torch")
+
+
+# The binary operators checked at first and second order: op, value range of a, of b, and the
+# values of b to stay away from (a kink or a pole).
+BINARY_OPS = {
+    "add": (lambda a, b: a + b, (-2, 2), (-2, 2), ()),
+    "sub": (lambda a, b: a - b, (-2, 2), (-2, 2), ()),
+    "mul": (lambda a, b: a * b, (-2, 2), (-2, 2), ()),
+    "div": (lambda a, b: a / b, (-2, 2), (-2, 2), (0.0,)),
+    "pow": (lambda a, b: a ** b, (0.3, 2.5), (-2, 2), ()),
+}

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scratchgen as sg
-from helpers import arrays, axes, broadcast_shapes, gradcheck, seeds, shapes
+from helpers import BINARY_OPS, arrays, axes, broadcast_shapes, gradcheck, seeds, shapes
 
 # name -> (op, (low, high) of the values, kinks to stay away from)
 UNARY = {
@@ -37,13 +37,7 @@ UNARY = {
     "squeeze_all": (lambda x: x.squeeze(), (-2, 2), ()),
 }
 
-BINARY = {
-    "add": (lambda a, b: a + b, (-2, 2), (-2, 2), ()),
-    "sub": (lambda a, b: a - b, (-2, 2), (-2, 2), ()),
-    "mul": (lambda a, b: a * b, (-2, 2), (-2, 2), ()),
-    "div": (lambda a, b: a / b, (-2, 2), (-2, 2), (0.0,)),
-    "pow": (lambda a, b: a ** b, (0.3, 2.5), (-2, 2), ()),
-}
+BINARY = BINARY_OPS
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))

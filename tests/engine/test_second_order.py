@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import scratchgen as sg
 import scratchgen.functional as F
-from helpers import arrays, as_float, broadcast_shapes, gradgradcheck, seeds, shapes
+from helpers import BINARY_OPS, arrays, as_float, broadcast_shapes, gradgradcheck, seeds, shapes
 
 UNARY = {
     "exp": (lambda x: x.exp(), (-2, 2), ()),
@@ -24,13 +24,7 @@ UNARY = {
     "neg_square": (lambda x: -(x * x), (-2, 2), ()),
 }
 
-BINARY = {
-    "add": (lambda a, b: a + b, (-2, 2), (-2, 2), ()),
-    "sub": (lambda a, b: a - b, (-2, 2), (-2, 2), ()),
-    "mul": (lambda a, b: a * b, (-2, 2), (-2, 2), ()),
-    "div": (lambda a, b: a / b, (-2, 2), (-2, 2), (0.0,)),
-    "pow": (lambda a, b: a ** b, (0.3, 2.5), (-2, 2), ()),
-}
+BINARY = BINARY_OPS
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
