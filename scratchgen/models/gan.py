@@ -26,6 +26,14 @@ Two more choices make the samples sharp on the 2D mixtures, whose modes are 0.01
 0.05 (grid25) wide: the learning rates decay to 0 along a cosine over the run (`lr_decay`),
 so G stops moving once D has pulled it onto the modes; and on ring8 D sees its input scaled
 up (`input_scale`), so its first layer can draw lines at the 0.01 scale of the modes.
+
+Images (`--dataset digits`, or any image dataset): the same losses with the DCGAN networks of
+`dcgan.py` (Radford et al. 2016) and their recipe: Adam with beta1 = 0.5, weights from
+N(0, 0.02). Two more choices, measured in docs/results-images.md: D learns 4x faster than G
+(the two time-scale update rule, TTUR, of Heusel et al. 2017: `--d-lr`), and both rates decay
+along a cosine, which steadies the end of the run. With `--loss wgan-gp` the critic uses
+layer norm instead of batch norm (`--norm layer`) and the recipe of Gulrajani et al.'s
+Algorithm 1: lambda = 10, n_critic = 5, Adam lr 1e-4, betas (0, 0.9).
 """
 import numpy as np
 
@@ -35,8 +43,10 @@ from ..engine.autograd import grad
 from ..engine.function import no_grad
 from ..engine.tensor import Tensor
 from ..functional import binary_cross_entropy_with_logits
-from ..training.pictures import plot_points_2d
+from ..metrics.images import image_metrics
+from ..training.pictures import plot_image_grid, plot_points_2d
 from .common import ScheduledModel, evaluate_2d, mlp
+from .dcgan import NORMS, DCGANDiscriminator, DCGANGenerator
 
 
 class PackedDiscriminator(nn.Module):
@@ -63,18 +73,23 @@ class PackedDiscriminator(nn.Module):
 
 class GAN(ScheduledModel):
     name = "gan"
-    description = "GAN with MLPs on 2D data (non-saturating or WGAN-GP loss, PacGAN packing)"
-    dataset_kinds = ("2d",)
+    description = ("GAN: MLPs on 2D data, DCGAN on images (non-saturating or WGAN-GP loss, "
+                   "PacGAN packing)")
+    dataset_kinds = ("2d", "image")
     default_dataset = "ring8"
     defaults = {"steps": 12000, "batch_size": 256, "lr": 1e-3}
     options = {
         "loss": {"default": "nonsaturating", "choices": ["nonsaturating", "wgan-gp"],
                  "help": "adversarial loss"},
         "latent_dim": {"default": 8, "help": "dimension of the noise z"},
-        "hidden": {"default": 128, "help": "width of the hidden layers"},
-        "layers": {"default": 3, "help": "hidden layers in G and in D"},
+        "hidden": {"default": 128, "help": "2D: width of the hidden layers"},
+        "layers": {"default": 3, "help": "2D: hidden layers in G and in D"},
+        "channels": {"default": 32, "help": "images: channels of D's first layer (G mirrors it)"},
+        "norm": {"default": "batch", "choices": list(NORMS),
+                 "help": "images: normalisation in D (WGAN-GP needs layer or none)"},
+        "d_lr": {"default": None, "type": float, "help": "D's learning rate (default: --lr)"},
         "pack": {"default": 4, "help": "PacGAN packing degree (1 = plain GAN)"},
-        "input_scale": {"default": 1.0, "help": "D sees x times this (see the module docstring)"},
+        "input_scale": {"default": 1.0, "help": "2D: D sees x times this (module docstring)"},
         "n_critic": {"default": 1, "help": "discriminator steps per generator step"},
         "gp_weight": {"default": 0.1, "help": "WGAN-GP penalty weight lambda"},
         "beta1": {"default": 0.5, "help": "Adam beta1"},
@@ -90,22 +105,36 @@ class GAN(ScheduledModel):
         # Gulrajani et al. 2017, Algorithm 1: n_critic = 5. Each step is ~5x dearer, so fewer
         # steps; and D's input unscaled, since the penalty fixes D's slope in its input space.
         ("loss", "wgan-gp"): {"n_critic": 5, "steps": 4000, "input_scale": 1.0},
+        # DCGAN on images: Radford et al.'s z of 100 dimensions and beta1 0.5, TTUR lr.
+        ("dataset_kind", "image"): {"steps": 3000, "batch_size": 128, "latent_dim": 100,
+                                    "lr": 1e-4, "d_lr": 4e-4},
+        (("dataset_kind", "image"), ("loss", "wgan-gp")): {
+            "steps": 1000, "batch_size": 64, "lr": 1e-4, "d_lr": 1e-4, "beta1": 0.0,
+            "beta2": 0.9, "gp_weight": 10.0, "norm": "layer"},
     }
 
     def build(self):
         c = self.config
         if c["batch_size"] % c["pack"]:
             raise ValueError(f"batch_size {c['batch_size']} must be divisible by pack {c['pack']}")
-        dim = self.dataset.shape[0]
-        self.generator = mlp([c["latent_dim"], *[c["hidden"]] * c["layers"], dim],
-                             activation=nn.ReLU)
-        self.discriminator = PackedDiscriminator(dim, c["hidden"], c["layers"], c["pack"],
-                                                 c["input_scale"])
+        if self.dataset.kind == "image":
+            if c["loss"] == "wgan-gp" and c["norm"] == "batch":
+                raise ValueError("--loss wgan-gp penalises D's gradient per input, which batch "
+                                 "norm mixes across the batch: use --norm layer or --norm none")
+            self.generator = DCGANGenerator(self.dataset.shape, c["latent_dim"], c["channels"])
+            self.discriminator = DCGANDiscriminator(self.dataset.shape, c["channels"], c["norm"],
+                                                    c["pack"])
+        else:
+            dim = self.dataset.shape[0]
+            self.generator = mlp([c["latent_dim"], *[c["hidden"]] * c["layers"], dim],
+                                 activation=nn.ReLU)
+            self.discriminator = PackedDiscriminator(dim, c["hidden"], c["layers"], c["pack"],
+                                                     c["input_scale"])
         self.networks = {"generator": self.generator, "discriminator": self.discriminator}
-        betas = (c["beta1"], c["beta2"])
+        betas, d_lr = (c["beta1"], c["beta2"]), c["d_lr"] or c["lr"]
         self.optimizers = {
             "generator": optim.Adam(self.generator.parameters(), lr=c["lr"], betas=betas),
-            "discriminator": optim.Adam(self.discriminator.parameters(), lr=c["lr"], betas=betas),
+            "discriminator": optim.Adam(self.discriminator.parameters(), lr=d_lr, betas=betas),
         }
         self.build_schedules()
 
@@ -113,7 +142,7 @@ class GAN(ScheduledModel):
     def generate(self, n):
         z = Tensor(sg_random.generator().standard_normal((n, self.config["latent_dim"]))
                    .astype(np.float32))
-        return self.generator(z)  # (n, latent) -> (n, 2)
+        return self.generator(z)  # (n, latent) -> (n, 2) or (n, C, H, W)
 
     def discriminator_loss(self, real, fake):
         D = self.discriminator
@@ -129,20 +158,21 @@ class GAN(ScheduledModel):
 
     def interpolates(self, real, fake):
         """xhat = eps x + (1 - eps) G(z), eps ~ U[0, 1], one eps per pack (every sample of a
-        pack lies at the same position on its segment). Arrays (B, 2) -> (B, 2)."""
+        pack lies at the same position on its segment). Arrays (B, ...) -> (B, ...)."""
         pack = self.config["pack"]
-        eps = sg_random.generator().random((real.shape[0] // pack, 1, 1)).astype(np.float32)
-        eps = np.broadcast_to(eps, (real.shape[0] // pack, pack, 1)).reshape(-1, 1)  # (B, 1)
+        eps = sg_random.generator().random(real.shape[0] // pack).astype(np.float32)
+        eps = np.repeat(eps, pack).reshape((-1,) + (1,) * (real.ndim - 1))  # (B, 1, ...)
         return (eps * real + (1 - eps) * fake).astype(np.float32)
 
     def gradient_penalty(self, xhat):
         """E[(||grad D(xhat)||_2 - 1)^2] over packs, the gradient taken with respect to D's own
         input (the pack, scaled by input_scale), so the penalty means the same at any scale.
-        xhat: (B, 2) Tensor with requires_grad."""
+        xhat: (B, 2) or (B, C, H, W) Tensor with requires_grad."""
         D, pack = self.discriminator, self.config["pack"]
-        (g,) = grad(D(xhat).sum(), xhat, create_graph=True)        # (B, 2), d D / d x
-        g = g.reshape(g.shape[0] // pack, -1) / D.input_scale       # (B / pack, 2 pack)
-        norms = (g ** 2).sum(axis=1).sqrt()                          # (B / pack,)
+        scale = getattr(D, "input_scale", 1.0)
+        (g,) = grad(D(xhat).sum(), xhat, create_graph=True)  # d D / d x, shaped like x
+        g = g.reshape(g.shape[0] // pack, -1) / scale         # (B / pack, pack * size of x)
+        norms = (g ** 2).sum(axis=1).sqrt()                    # (B / pack,)
         return ((norms - 1) ** 2).mean()
 
     def generator_loss(self, fake):
@@ -181,11 +211,22 @@ class GAN(ScheduledModel):
             return self.generate(n).numpy()
 
     def evaluate(self, rng):
+        """2D: modes, quality and MMD of 2500 samples. Images: FD and class coverage of as
+        many samples as training images (scratchgen.metrics.images)."""
+        if self.dataset.kind == "image":
+            self.evaluated = self.sample(len(self.dataset.train))
+            return image_metrics(self.evaluated, self.dataset)
         return evaluate_2d(self.sample(2500), self.dataset, rng)
 
     def plot_samples(self, run, samples, name="samples.png"):
-        plot_points_2d(run, samples, self.dataset, name=name,
-                       title=f"GAN ({self.config['loss']}) on {self.dataset.name}")
+        title = f"GAN ({self.config['loss']}) on {self.dataset.name}"
+        if self.dataset.kind == "image":
+            train = self.dataset.train
+            plot_image_grid(run, samples[:100], name=name, title=title, nrow=10,
+                            value_range=(float(train.min()), float(train.max())))
+        else:
+            plot_points_2d(run, samples, self.dataset, name=name, title=title)
 
     def save_pictures(self, run, rng):
-        self.plot_samples(run, self.sample(2500))
+        samples = getattr(self, "evaluated", None)
+        self.plot_samples(run, self.sample(2500) if samples is None else samples)

@@ -44,9 +44,11 @@ def model_defaults(model_cls):
 def make_config(model, **settings):
     """The full configuration of a run: defaults overridden by the settings given.
 
-    A model may declare `defaults_when = {(setting, value): {setting: default, ...}}`:
-    defaults that apply when another setting has that value (for example a longer run on
-    grid25). Settings given explicitly always win over any default."""
+    A model may declare `defaults_when = {condition: {setting: default, ...}}`: defaults that
+    apply when another setting has a value (for example a longer run on grid25). A condition
+    is one (setting, value) pair or a tuple of pairs that must all hold; besides the settings,
+    "dataset_kind" ("2d", "image" or "text") can be tested. Rows apply in order, so a later
+    row wins. Settings given explicitly always win over any default."""
     model_cls = get_model_class(model)
     config = model_defaults(model_cls)
     unknown = set(settings) - set(config) - {"out"}
@@ -55,8 +57,11 @@ def make_config(model, **settings):
                          f"valid: {sorted(config)}")
     given = {k: v for k, v in settings.items() if v is not None}
     chosen = {**config, **given}
-    for (setting, value), defaults in getattr(model_cls, "defaults_when", {}).items():
-        if chosen.get(setting) == value:
+    info = datasets.DATASETS.get(chosen["dataset"])
+    chosen["dataset_kind"] = info.kind if info is not None else None
+    for condition, defaults in getattr(model_cls, "defaults_when", {}).items():
+        pairs = condition if isinstance(condition[0], tuple) else (condition,)
+        if all(chosen.get(setting) == value for setting, value in pairs):
             config.update(defaults)
     config.update(given)
     config["model"] = model
