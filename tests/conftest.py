@@ -8,6 +8,7 @@ Choose another with HYPOTHESIS_PROFILE=name.
 import os
 import sys
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # The test folders have no __init__.py; `from helpers import ...` finds tests/helpers.py here.
@@ -34,3 +35,10 @@ try:
     _blas_limit = threadpool_limits(limits=1, user_api="blas")
 except ImportError:  # threadpoolctl comes with scikit-learn; without it, BLAS keeps its default
     pass
+
+
+@pytest.fixture(autouse=True)
+def _classifier_cache(request, monkeypatch):
+    """The image metrics' digits classifier is cached in pytest's cache directory, trained at
+    most once per checkout, never in the user's own cache."""
+    monkeypatch.setenv("SCRATCHGEN_CACHE", str(request.config.cache.mkdir("scratchgen-classifier")))

@@ -60,6 +60,7 @@ from .. import nn, optim
 from ..engine import random as sg_random
 from ..engine.function import no_grad
 from ..engine.tensor import Tensor
+from ..metrics.images import image_metrics
 from ..training.pictures import plot_image_grid
 from .base import GenerativeModel
 from .common import mlp
@@ -366,7 +367,9 @@ class VAE(GenerativeModel):
     # ---- evaluation ---------------------------------------------------------------------------
     def evaluate(self, rng):
         """Test-split bounds in nats per image (higher is better): test_elbo and test_iwae_k,
-        each with its standard error over images, and the independent-pixel baseline."""
+        each with its standard error over images, and the independent-pixel baseline; and
+        on labelled data the image metrics of decoded samples (fd, fd_floor,
+        classifier_entropy: scratchgen.metrics.images)."""
         test = self.dataset.test
         metrics = {}
         elbo = self.elbo(test, self.config["elbo_samples"])
@@ -382,6 +385,8 @@ class VAE(GenerativeModel):
         metrics["baseline_loglik"] = float(self.independent_pixel_baseline().mean())
         if self.likelihood == "gaussian":
             metrics["pixel_variance"] = self.noise.variance()
+        if self.dataset.train_labels is not None:  # fd, fd_floor, classifier_entropy
+            metrics.update(image_metrics(self.sample(len(self.dataset.train)), self.dataset))
         return metrics
 
     def independent_pixel_baseline(self):

@@ -19,12 +19,6 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def shared_classifier_cache(request, monkeypatch):
-    """The digits classifier of the image metrics, trained once per test session."""
-    monkeypatch.setenv("SCRATCHGEN_CACHE", str(request.config.cache.mkdir("scratchgen-classifier")))
-
-
 def run_cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
