@@ -1,12 +1,13 @@
 """Sample-quality metrics, pure NumPy: mode coverage on 2D mixtures, and kernel MMD between sample sets."""
 
 from scratchgen.metrics.mixtures import PERFECT_HQ_FRACTION, mode_metrics
-from scratchgen.metrics.mmd import median_heuristic_bandwidth, mmd2, mmd2_with_floor, pairwise_sq_dists
+from scratchgen.metrics.mmd import median_heuristic_bandwidth, mmd2, mmd2_null_rms, mmd2_with_floor, pairwise_sq_dists
 
 __all__ = [
     "PERFECT_HQ_FRACTION",
     "median_heuristic_bandwidth",
     "mmd2",
+    "mmd2_null_rms",
     "mmd2_with_floor",
     "mode_metrics",
     "pairwise_sq_dists",

@@ -94,3 +94,17 @@ def mmd2_with_floor(samples, dataset, rng: np.random.Generator, n: int = 2500) -
     perfect = dataset.sample_fresh(len(samples), rng)  # (len(samples), d)
     bandwidth = median_heuristic_bandwidth(reference, perfect)
     return mmd2(samples, reference, bandwidth), mmd2(perfect, reference, bandwidth)
+
+
+def mmd2_null_rms(dataset, rng: np.random.Generator, n: int = 2500, repeats: int = 8) -> float:
+    """Root-mean-square of MMD^2 between pairs of fresh data sets of n points: the typical size
+    of the estimate when the two distributions are equal (its mean is 0, so it is the standard
+    deviation of the null distribution). One floor draw is noise around 0 and often negative,
+    so "within 3x of the floor" is read as mmd2 <= 3 x this (docs/results-2d.md). Bandwidth as
+    in mmd2_with_floor: the median heuristic on the first pair."""
+    if repeats < 2:
+        raise ValueError(f"repeats must be at least 2, got {repeats}")
+    pairs = [(dataset.sample_fresh(n, rng), dataset.sample_fresh(n, rng)) for _ in range(repeats)]
+    bandwidth = median_heuristic_bandwidth(*pairs[0])
+    values = np.array([mmd2(a, b, bandwidth) for a, b in pairs])
+    return float(np.sqrt(np.mean(values ** 2)))

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import nn, optim
 from ..engine.tensor import Tensor
-from ..metrics import mmd2_with_floor, mode_metrics
+from ..metrics import mmd2_null_rms, mmd2_with_floor, mode_metrics
 from .base import GenerativeModel
 
 
@@ -85,10 +85,12 @@ class ScheduledModel(GenerativeModel):
 
 
 def evaluate_2d(samples, dataset, rng, n=2500):
-    """Mode coverage, sample quality and MMD^2 (with its floor) of 2D samples."""
+    """Mode coverage, sample quality and MMD^2 (with its floor, and the floor's typical size
+    mmd2_null_rms) of 2D samples."""
     metrics = {}
     if dataset.centres is not None:
         metrics.update(mode_metrics(samples, dataset.centres, dataset.std))
     mmd, floor = mmd2_with_floor(samples[:n], dataset, rng, n=n)
-    metrics.update(mmd2=float(mmd), mmd2_floor=float(floor))
+    metrics.update(mmd2=float(mmd), mmd2_floor=float(floor),
+                   mmd2_null_rms=mmd2_null_rms(dataset, rng, n=n))
     return metrics

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.metrics.pairwise import pairwise_kernels
 
 from scratchgen.data import load_dataset
-from scratchgen.metrics import median_heuristic_bandwidth, mmd2, mmd2_with_floor
+from scratchgen.metrics import median_heuristic_bandwidth, mmd2, mmd2_null_rms, mmd2_with_floor
 
 
 def mmd2_loop(x, y, bandwidth):
@@ -95,6 +95,26 @@ def test_mmd2_with_floor_separates_a_collapsed_sampler_from_the_floor():
     good_model, good_floor = mmd2_with_floor(dataset.sample_fresh(2500, rng), dataset, np.random.default_rng(1))
     assert abs(good_model) < 2e-3
     assert good_floor == floor  # same rng seed, same reference draws: the floor does not depend on the samples
+
+
+def test_null_rms_is_the_spread_of_mmd2_between_equal_distributions():
+    dataset = load_dataset("ring8", n_train=10)
+    rms = mmd2_null_rms(dataset, np.random.default_rng(2), n=400, repeats=40)
+    rng = np.random.default_rng(3)
+    bandwidth = median_heuristic_bandwidth(dataset.sample_fresh(400, rng), dataset.sample_fresh(400, rng))
+    values = [mmd2(dataset.sample_fresh(400, rng), dataset.sample_fresh(400, rng), bandwidth) for _ in range(40)]
+    # both estimate the null's standard deviation from 40 draws (relative error ~ 1 / sqrt(80))
+    assert 0.6 < rms / np.std(values) < 1.6
+    # At the metrics' n = 2500, a sampler that misses one of the 8 modes (its points moved to
+    # the next mode) lies outside 3 x the null's spread; fresh data lies inside.
+    rms = mmd2_null_rms(dataset, rng, n=2500, repeats=4)
+    missing, fresh = dataset.sample_fresh(2500, rng), dataset.sample_fresh(2500, rng)
+    in_mode_0 = np.linalg.norm(missing - dataset.centres[0], axis=1) < 0.5
+    missing[in_mode_0] += dataset.centres[1] - dataset.centres[0]
+    assert mmd2(missing, fresh, bandwidth) > 3 * rms
+    assert mmd2(dataset.sample_fresh(2500, rng), fresh, bandwidth) < 3 * rms
+    with pytest.raises(ValueError, match="repeats"):
+        mmd2_null_rms(dataset, rng, n=10, repeats=1)
 
 
 @pytest.mark.parametrize(
