@@ -376,3 +376,21 @@ BINARY_OPS = {
     "div": (lambda a, b: a / b, (-2, 2), (-2, 2), (0.0,)),
     "pow": (lambda a, b: a ** b, (0.3, 2.5), (-2, 2), ()),
 }
+
+
+# ---- checkpoints ------------------------------------------------------------------------------
+def flat(tree, prefix=""):
+    """{path: leaf} of a nested checkpoint."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in flat(sub, f"{prefix}/{key}").items()}
+    if isinstance(tree, (list, tuple)):
+        return {k: v for i, sub in enumerate(tree) for k, v in flat(sub, f"{prefix}/{i}").items()}
+    return {prefix: tree}
+
+
+def assert_same_checkpoints(a, b):
+    """Two checkpoint files hold the same keys with bit-identical arrays."""
+    a, b = flat(sg.load(a)), flat(sg.load(b))
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)

@@ -73,12 +73,21 @@ def make_config(model, **settings):
     return config
 
 
+def read_config(run):
+    """config.json of a run. A setting added to the model after the run was made is filled in
+    with its plain default (new options default to the behaviour that came before them)."""
+    config = run.read_json("config.json")
+    if not isinstance(config, dict) or "model" not in config:
+        raise ValueError(f"{run.file('config.json')} is not a scratchgen run configuration")
+    return {**model_defaults(get_model_class(config["model"])), **config}
+
+
 def resume_config(out, steps=None):
     """The saved configuration of the run in `out`, optionally with more steps."""
     run = RunDir(out)
     if not run.file("config.json").exists():
         raise FileNotFoundError(f"--resume: {out} is not a run directory (no config.json)")
-    config = run.read_json("config.json")
+    config = read_config(run)
     config["out"] = str(out)  # the run may have been moved since
     if steps is not None:
         config["steps"] = steps
@@ -103,7 +112,7 @@ def load_run(path):
     run = RunDir(path)
     if not run.file("config.json").exists():
         raise FileNotFoundError(f"{path} is not a run directory (no config.json)")
-    config = run.read_json("config.json")
+    config = read_config(run)
     dataset, model = build(config)
     state = run.load_checkpoint()
     model.load_state_dict(state["model"])

@@ -38,7 +38,7 @@ def plot_losses(run, log):
 
 def plot_points_2d(run, samples, dataset, name="samples.png", title=""):
     """Generated points over the real data, with the mode centres marked."""
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    fig, ax = plt.subplots(figsize=(5.5, 6.0))
     real = dataset.train[:5000]
     ax.scatter(real[:, 0], real[:, 1], s=3, c="0.75", label="data")
     ax.scatter(samples[:, 0], samples[:, 1], s=3, c="tab:blue", alpha=0.6, label="samples")
@@ -46,7 +46,10 @@ def plot_points_2d(run, samples, dataset, name="samples.png", title=""):
         c = dataset.centres
         ax.scatter(c[:, 0], c[:, 1], marker="x", s=60, c="tab:red", label="mode centres")
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    # below the axes, so it never covers a mode; scatter sizes in the legend are set by hand
+    legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3, fontsize=8)
+    for handle, size in zip(legend.legend_handles, (20, 20, 40)):
+        handle.set_sizes([size])
     ax.set_title(title or f"{dataset.name}: {len(samples)} samples")
     run.save_figure(name, fig)
     plt.close(fig)

@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 import pytest
+from helpers import assert_same_checkpoints
 
-from scratchgen import load
 from scratchgen.cli import main
 from scratchgen.training import make_config
 
@@ -24,22 +24,6 @@ def run_cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def flat(tree, prefix=""):
-    """{path: leaf} of a nested checkpoint."""
-    if isinstance(tree, dict):
-        return {k: v for key, sub in tree.items() for k, v in flat(sub, f"{prefix}/{key}").items()}
-    if isinstance(tree, (list, tuple)):
-        return {k: v for i, sub in enumerate(tree) for k, v in flat(sub, f"{prefix}/{i}").items()}
-    return {prefix: tree}
-
-
-def assert_same_checkpoints(a, b):
-    a, b = flat(load(a)), flat(load(b))
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
 @pytest.mark.parametrize("model, extra", [("gan", []), ("gan", ["--dataset", "grid25"]),
@@ -123,6 +107,24 @@ def test_a_corrupted_config_is_one_line(tmp_path, capsys):
     for argv in (["eval", run], ["sample", run, "-n", 3]):
         code, _, err = run_cli(capsys, *argv)
         assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_run_from_before_an_option_existed_still_loads(tmp_path, capsys):
+    """Options added later (here d_lr and channels) take their plain defaults, which keep the
+    old behaviour; a configuration that is not one (a list) is a one-line error."""
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", "gan", "--out", run, "--steps", 2, *SMALL)[0] == 0
+    before = json.loads((run / "metrics.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    del config["d_lr"], config["channels"]
+    (run / "config.json").write_text(json.dumps(config))
+    code, _, err = run_cli(capsys, "eval", run)
+    assert code == 0, err
+    assert json.loads((run / "metrics.json").read_text()) == before
+    (run / "config.json").write_text("[1, 2]")
+    code, _, err = run_cli(capsys, "eval", run)
+    assert code != 0 and "not a scratchgen run configuration" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_progress_prints_plain_lines_off_a_terminal_and_nothing_when_quiet(tmp_path, capsys):

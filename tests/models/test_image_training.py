@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from helpers import assert_same_checkpoints
 
-from scratchgen import load
 from scratchgen.cli import main
 from scratchgen.training import make_config
 from scratchgen.training.loop import build
@@ -32,14 +32,6 @@ def train(capsys, name, out, steps, *extra):
                    "--checkpoint-every", 2, "--quiet", *TINY[name], *extra)
 
 
-def flat(tree, prefix=""):
-    if isinstance(tree, dict):
-        return {k: v for key, sub in tree.items() for k, v in flat(sub, f"{prefix}/{key}").items()}
-    if isinstance(tree, (list, tuple)):
-        return {k: v for i, sub in enumerate(tree) for k, v in flat(sub, f"{prefix}/{i}").items()}
-    return {prefix: tree}
-
-
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_train_resume_sample_eval_on_digits(tmp_path, capsys, name):
     straight, split = tmp_path / "straight", tmp_path / "split"
@@ -47,10 +39,7 @@ def test_train_resume_sample_eval_on_digits(tmp_path, capsys, name):
     train(capsys, name, split, 4, "--stop-after", 2)
     run_cli(capsys, "train", name.split("-")[0], "--resume", "--out", split, "--quiet")
 
-    a, b = flat(load(straight / "checkpoint.npz")), flat(load(split / "checkpoint.npz"))
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert_same_checkpoints(straight / "checkpoint.npz", split / "checkpoint.npz")
     assert (straight / "log.csv").read_text() == (split / "log.csv").read_text()
 
     metrics = json.loads((straight / "metrics.json").read_text())
