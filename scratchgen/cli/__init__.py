@@ -175,9 +175,10 @@ def _models(argv):
     from ..models import MODELS, get_model_class
 
     argparse.ArgumentParser(prog="scratchgen models").parse_args(argv)
-    for name in sorted(MODELS):
-        cls = get_model_class(name)
-        print(f"{name:<10} default dataset {cls.default_dataset:<8} {cls.description}")
+    classes = {name: get_model_class(name) for name in sorted(MODELS)}
+    width = max(len(cls.default_dataset) for cls in classes.values())
+    for name, cls in classes.items():
+        print(f"{name:<10} default dataset {cls.default_dataset:<{width}}  {cls.description}")
     return 0
 
 

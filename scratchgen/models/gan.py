@@ -106,10 +106,10 @@ class GAN(ScheduledModel):
         # steps; and D's input unscaled, since the penalty fixes D's slope in its input space.
         ("loss", "wgan-gp"): {"n_critic": 5, "steps": 4000, "input_scale": 1.0},
         # DCGAN on images: Radford et al.'s z of 100 dimensions and beta1 0.5, TTUR lr.
-        ("dataset_kind", "image"): {"steps": 3000, "batch_size": 128, "latent_dim": 100,
+        ("dataset_kind", "image"): {"steps": 6000, "batch_size": 128, "latent_dim": 100,
                                     "lr": 1e-4, "d_lr": 4e-4},
         (("dataset_kind", "image"), ("loss", "wgan-gp")): {
-            "steps": 1000, "batch_size": 64, "lr": 1e-4, "d_lr": 1e-4, "beta1": 0.0,
+            "steps": 4000, "batch_size": 64, "lr": 1e-4, "d_lr": 1e-4, "beta1": 0.0,
             "beta2": 0.9, "gp_weight": 10.0, "norm": "layer"},
     }
 
