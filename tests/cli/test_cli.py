@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from helpers import assert_same_checkpoints
 
+from scratchgen import load
 from scratchgen.cli import main
 from scratchgen.training import make_config
 
