@@ -165,6 +165,12 @@ def conv_transpose2d_case(draw, max_size=4):
                          groups=groups, dilation=dilation)
 
 
+def conv_inputs(case):
+    """(inputs, kwargs) of a conv case: (x, w) or (x, w, b) when it draws a bias."""
+    x, w, b, kwargs = case
+    return (x, w) if b is None else (x, w, b), kwargs
+
+
 @st.composite
 def pool_case(draw, distinct):
     """x (N, 2, H, W) [or (2, H, W)], kernel (int or pair), stride (None = kernel), padding

@@ -54,6 +54,10 @@ class Dataset:
             raise ValueError(f"{self.name} is a {self.kind} dataset; sample_fresh exists only for 2D data")
         return self.distribution.sample(n, rng)
 
+    def value_range(self) -> tuple[float, float]:
+        """(lowest, highest) value in the training split: [-1, 1] for digits, [0, 1] for digits-binary."""
+        return float(self.train.min()), float(self.train.max())
+
     def encode(self, string: str) -> np.ndarray:
         return self._require_tokenizer().encode(string)
 

@@ -225,6 +225,7 @@ class Diffusion(ScheduledModel):
         """n points (or images) from x_T ~ N(0, I) (or the given x_T, in model units)."""
         c, s, rng = self.config, self.schedule, sg_random.generator()
         sampler = sampler or c["sampler"]
+        # x_T ~ N(0, I): (n, 2) points or (n, C, H, W) images
         x = rng.standard_normal((n, *self.dataset.shape)) if x_T is None else np.array(x_T)
         if sampler == "ddpm":
             for t in range(s.T, 0, -1):
@@ -238,8 +239,7 @@ class Diffusion(ScheduledModel):
         else:
             raise ValueError(f"unknown sampler {sampler!r}; choose 'ddpm' or 'ddim'")
         if self.dataset.kind == "image":
-            train = self.dataset.train
-            return np.clip(x, train.min(), train.max()).astype(np.float32)
+            return np.clip(x, *self.dataset.value_range()).astype(np.float32)
         return (x * self.scale + self.shift).astype(np.float32)
 
     def evaluate(self, rng):
@@ -260,7 +260,7 @@ class Diffusion(ScheduledModel):
         title = f"DDPM on {self.dataset.name} ({sampler} sampler)"
         if self.dataset.kind == "image":
             plot_image_grid(run, samples[:100], name=name, title=title, nrow=10,
-                            value_range=(-1.0, 1.0))
+                            value_range=self.dataset.value_range())
         else:
             plot_points_2d(run, samples, self.dataset, name=name, title=title)
 

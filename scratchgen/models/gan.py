@@ -221,9 +221,8 @@ class GAN(ScheduledModel):
     def plot_samples(self, run, samples, name="samples.png"):
         title = f"GAN ({self.config['loss']}) on {self.dataset.name}"
         if self.dataset.kind == "image":
-            train = self.dataset.train
             plot_image_grid(run, samples[:100], name=name, title=title, nrow=10,
-                            value_range=(float(train.min()), float(train.max())))
+                            value_range=self.dataset.value_range())
         else:
             plot_points_2d(run, samples, self.dataset, name=name, title=title)
 

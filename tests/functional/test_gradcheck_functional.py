@@ -8,8 +8,8 @@ from scipy.special import expit
 
 import scratchgen as sg
 import scratchgen.functional as F
-from helpers import (arrays, attention_case, conv2d_case, conv_transpose2d_case, gradcheck,
-                     pool_case, seeds, shapes)
+from helpers import (arrays, attention_case, conv2d_case, conv_inputs, conv_transpose2d_case,
+                     gradcheck, pool_case, seeds, shapes)
 
 # ---- activations --------------------------------------------------------------------------
 
@@ -62,20 +62,14 @@ def test_linear_gradient(data, with_bias):
 
 @given(case=conv2d_case())
 def test_conv2d_gradient_over_drawn_geometry(case):
-    x, w, b, kwargs = case
-    if b is None:
-        gradcheck(lambda x, w: F.conv2d(x, w, **kwargs), x, w)
-    else:
-        gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), x, w, b)
+    inputs, kwargs = conv_inputs(case)
+    gradcheck(lambda *a: F.conv2d(*a, **kwargs), *inputs)
 
 
 @given(case=conv_transpose2d_case())
 def test_conv_transpose2d_gradient_over_drawn_geometry(case):
-    x, w, b, kwargs = case
-    if b is None:
-        gradcheck(lambda x, w: F.conv_transpose2d(x, w, **kwargs), x, w)
-    else:
-        gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, **kwargs), x, w, b)
+    inputs, kwargs = conv_inputs(case)
+    gradcheck(lambda *a: F.conv_transpose2d(*a, **kwargs), *inputs)
 
 
 # ---- pooling and resizing -----------------------------------------------------------------

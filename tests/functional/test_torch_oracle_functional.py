@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import scratchgen as sg
 import scratchgen.functional as F
 from helpers import (arrays, as_float, attention_case, check_against_torch, conv2d_case,
-                     conv_transpose2d_case, pool_case, seeds, shapes)
+                     conv_inputs, conv_transpose2d_case, pool_case, seeds, shapes)
 
 torch = pytest.importorskip("torch", reason="torch is the test oracle (pip install torch)")
 tF = torch.nn.functional
@@ -64,24 +64,16 @@ def test_linear_matches_torch(data, with_bias):
 
 @given(case=conv2d_case())
 def test_conv2d_matches_torch(case):
-    x, w, b, kwargs = case
-    if b is None:
-        check_against_torch(lambda x, w: F.conv2d(x, w, **kwargs),
-                            lambda x, w: tF.conv2d(x, w, **kwargs), x, w)
-    else:
-        check_against_torch(lambda x, w, b: F.conv2d(x, w, b, **kwargs),
-                            lambda x, w, b: tF.conv2d(x, w, b, **kwargs), x, w, b)
+    inputs, kwargs = conv_inputs(case)
+    check_against_torch(lambda *a: F.conv2d(*a, **kwargs), lambda *a: tF.conv2d(*a, **kwargs),
+                        *inputs)
 
 
 @given(case=conv_transpose2d_case())
 def test_conv_transpose2d_matches_torch(case):
-    x, w, b, kwargs = case
-    if b is None:
-        check_against_torch(lambda x, w: F.conv_transpose2d(x, w, **kwargs),
-                            lambda x, w: tF.conv_transpose2d(x, w, **kwargs), x, w)
-    else:
-        check_against_torch(lambda x, w, b: F.conv_transpose2d(x, w, b, **kwargs),
-                            lambda x, w, b: tF.conv_transpose2d(x, w, b, **kwargs), x, w, b)
+    inputs, kwargs = conv_inputs(case)
+    check_against_torch(lambda *a: F.conv_transpose2d(*a, **kwargs),
+                        lambda *a: tF.conv_transpose2d(*a, **kwargs), *inputs)
 
 
 @given(case=pool_case(distinct=True))

@@ -83,23 +83,14 @@ def conv_configs(draw, transposed=False):
     return config, size
 
 
+@pytest.mark.parametrize("name, transposed", [("Conv2d", False), ("ConvTranspose2d", True)])
 @settings(max_examples=20)
-@given(conv_configs(), st.integers(1, 2), st.integers(0, 10**6))
-def test_conv2d_matches_torch(config_and_size, batch, seed):
-    config, (h, w) = config_and_size
+@given(data=st.data(), batch=st.integers(1, 2), seed=st.integers(0, 10**6))
+def test_conv_layers_match_torch(name, transposed, data, batch, seed):
+    config, (h, w) = data.draw(conv_configs(transposed=transposed))
     sg.manual_seed(seed)
-    ours = nn.Conv2d(**config, dtype=np.float64)
-    theirs = torch.nn.Conv2d(**config, dtype=torch.float64)
-    check_module(ours, theirs, randn(seed, batch, config["in_channels"], h, w), seed)
-
-
-@settings(max_examples=20)
-@given(conv_configs(transposed=True), st.integers(1, 2), st.integers(0, 10**6))
-def test_conv_transpose2d_matches_torch(config_and_size, batch, seed):
-    config, (h, w) = config_and_size
-    sg.manual_seed(seed)
-    ours = nn.ConvTranspose2d(**config, dtype=np.float64)
-    theirs = torch.nn.ConvTranspose2d(**config, dtype=torch.float64)
+    ours = getattr(nn, name)(**config, dtype=np.float64)
+    theirs = getattr(torch.nn, name)(**config, dtype=torch.float64)
     check_module(ours, theirs, randn(seed, batch, config["in_channels"], h, w), seed)
 
 
