@@ -16,5 +16,7 @@ from .engine.creation import (arange, concatenate, full, maximum, minimum, ones,
 from .engine.random import manual_seed
 from .errors import CheckpointError, DeviceError, GraphError, ScratchgenError, ShapeError
 from .serialization import load, save
+from . import kernels  # noqa: E402  (the Numba kernels register themselves)
+from .kernels import set_kernels, use_kernels
 
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ any order (a WGAN-GP penalty through a conv discriminator) stay inside these thr
 The arithmetic itself is looked up in the kernel registry (reference: im2col + GEMM).
 Windows as a differentiable op (`Im2col`, for pooling) live here too.
 """
-from ..dispatch import kernel
+from ..dispatch import call
 from ..function import Function
 from ..reference_kernels import col2im, im2col
 
@@ -35,7 +35,7 @@ class Conv2d(Function):
         self.geometry = geometry
 
     def forward(self, x, w):
-        return kernel("conv2d_forward", x)(x, w, *self.geometry.args)
+        return call("conv2d_forward", x, w, *self.geometry.args)
 
     def backward(self, g):
         x, w = self.inputs
@@ -51,7 +51,7 @@ class Conv2dInputGrad(Function):
         self.geometry, self.x_shape = geometry, tuple(x_shape)
 
     def forward(self, g, w):
-        return kernel("conv2d_backward_input", g)(g, w, self.x_shape, *self.geometry.args)
+        return call("conv2d_backward_input", g, w, self.x_shape, *self.geometry.args)
 
     def backward(self, gg):
         g, w = self.inputs
@@ -65,7 +65,7 @@ class Conv2dWeightGrad(Function):
         self.geometry, self.w_shape = geometry, tuple(w_shape)
 
     def forward(self, x, g):
-        return kernel("conv2d_backward_weight", x)(x, g, self.w_shape, *self.geometry.args)
+        return call("conv2d_backward_weight", x, g, self.w_shape, *self.geometry.args)
 
     def backward(self, gw):
         x, g = self.inputs

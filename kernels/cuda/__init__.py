@@ -1,0 +1,1 @@
+"""CUDA C kernels (a later issue): each .cu file with its Python launcher, one per op."""
