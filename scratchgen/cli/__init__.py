@@ -1,9 +1,10 @@
-"""The command line: `scratchgen train | sample | eval | datasets | models`.
+"""The command line: `scratchgen train | sample | eval | datasets | models | bench`.
 
     scratchgen train gan                      # ring8, writes runs/gan-ring8-<time>/
     scratchgen train diffusion --dataset grid25 --steps 4000
     scratchgen sample runs/gan-ring8-... -n 1000 --out points.npy
     scratchgen eval runs/gan-ring8-...
+    scratchgen bench kernels --quick          # every kernel validated and timed
 
 Bad input (an unknown model, dataset or option, a missing data directory, a corrupted
 checkpoint) gives a one-line error and a non-zero exit code, never a traceback.
@@ -182,8 +183,23 @@ def _models(argv):
     return 0
 
 
+def _bench(argv):
+    from ..benchmark import UsageError as BenchUsageError
+    from ..benchmark import main as bench_main
+
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: scratchgen bench kernels [options]  (scratchgen bench kernels --help)")
+        return 0
+    if not argv or argv[0] != "kernels":
+        raise UsageError("bench needs a target; choose one of: kernels")
+    try:
+        return bench_main(argv[1:])
+    except BenchUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 COMMANDS = {"train": _train, "sample": _sample, "eval": _eval, "datasets": _datasets,
-            "models": _models}
+            "models": _models, "bench": _bench}
 
 
 def blas_threads():

@@ -4,6 +4,7 @@ import math
 
 from ..engine.creation import where
 from ..engine.ops.elementwise import Erf, Sigmoid, Softplus, Tanh
+from ..engine.ops.fused import Gelu
 from ..engine.ops.reduce import logsumexp
 from ..engine.tensor import Tensor
 
@@ -40,13 +41,19 @@ def gelu(x, approximate="none"):
 
     approximate="none":  0.5 x (1 + erf(x / sqrt 2))
     approximate="tanh":  0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
-    """
+
+    Runs as one fused elementwise op; _gelu_composed is its definition in engine ops (used
+    when gradients of gradients are recorded)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu(approximate, lambda t: _gelu_composed(t, approximate))(x)
+
+
+def _gelu_composed(x, approximate):
     if approximate == "none":
         return 0.5 * x * (1 + Erf()(x * (1 / math.sqrt(2))))
-    if approximate == "tanh":
-        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)
-        return 0.5 * x * (1 + Tanh()(inner))
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)
+    return 0.5 * x * (1 + Tanh()(inner))
 
 
 def softmax(x, axis=-1):

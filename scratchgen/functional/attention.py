@@ -4,15 +4,19 @@
 
 q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev). M is 0 where a query may look
 at a key and -inf where it may not (a boolean mask with True = attend, or a causal mask),
-or any float mask that is added to the scores.
+or any float mask that is added to the scores. A query whose keys are all masked gets
+zeros (as torch 2.13).
+
+It runs as one Function (scratchgen/engine/ops/attention.py) whose forward and backward
+are the registry's attention kernels (flash-style on the CPU: no L x S matrix is kept).
+A float mask Tensor that requires grad takes the composed path instead (the kernels give
+no gradient for the mask); the math of both lives in that one file.
 """
 import math
 
-from ..engine.creation import where
-from ..engine.ops.shape import swapaxes
+from ..engine.ops.attention import Attention, composed_attention
 from ..engine.tensor import Tensor
 from ..errors import ShapeError
-from .activations import softmax
 
 
 def _check(q, k, v):
@@ -26,25 +30,23 @@ def _check(q, k, v):
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale=None):
+    q, k, v = (x if isinstance(x, Tensor) else Tensor(x) for x in (q, k, v))
     _check(q, k, v)
     if attn_mask is not None and is_causal:
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
-    length, source_length = q.shape[-2], k.shape[-2]
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = (q @ swapaxes(k, -1, -2)) * scale  # (..., L, E) @ (..., E, S) -> (..., L, S)
-    xp = q.xp
-    if is_causal:
-        # query i sees keys 0..i (the mask is aligned to the top-left, as in PyTorch)
-        attn_mask = xp.tril(xp.ones((length, source_length), dtype=bool))
-    if attn_mask is not None:
-        mask = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+    mask = attn_mask
+    if mask is not None:
+        xp = q.xp
+        mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+        batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        scores_shape = batch + (q.shape[-2], k.shape[-2])
         try:
-            xp.broadcast_shapes(mask.shape, scores.shape)
+            xp.broadcast_shapes(mask.shape, scores_shape)
         except ValueError:
             raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {mask.shape} "
-                             f"does not broadcast to the scores' shape {scores.shape}") from None
-        if mask.dtype == bool:
-            scores = where(mask, scores, -math.inf)
-        else:
-            scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else Tensor(mask))
-    return softmax(scores, axis=-1) @ v  # (..., L, S) @ (..., S, Ev) -> (..., L, Ev)
+                             f"does not broadcast to the scores' shape {scores_shape}") from None
+        if isinstance(attn_mask, Tensor) and attn_mask.requires_grad and mask.dtype != bool:
+            # the kernels give no gradient for the mask: the composed path does
+            return composed_attention(q, k, v, attn_mask, False, scale)
+    return Attention(mask, bool(is_causal), scale)(q, k, v)     # (..., L, Ev)

@@ -7,24 +7,32 @@ this file checks arguments, computes output sizes and adds the bias.
 import numpy as np
 
 from ..engine.ops.conv import Conv2d, Conv2dInputGrad, ConvGeometry
+from ..engine.ops.fused import Affine
 from ..engine.ops.shape import unsqueeze
 from ..errors import ShapeError
 
 
 def linear(x, weight, bias=None):
-    """y = x W^T + b, with W of shape (out_features, in_features)."""
+    """y = x W^T + b, with W of shape (out_features, in_features).
+
+    Leading dimensions are flattened into rows first, as PyTorch does: x (..., in) becomes
+    (M, in), so the forward is one (M, in) @ (in, out) product and the backward one GEMM
+    each for dx and dW (not a batch of small products, and a batched dW summed after)."""
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
                          f"{weight.shape}: the input's last dimension must be {weight.shape[1]}")
-    y = x @ weight.T  # (..., in) @ (in, out) -> (..., out)
+    params = [weight]
     if bias is not None:
         if bias.shape != (weight.shape[0],):
             raise ShapeError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
                              f"{weight.shape}; expected ({weight.shape[0]},)")
-        y = y + bias
-    return y
+        params.append(bias)
+    if x.ndim == 2:
+        return Affine()(x, *params)                                  # (M, in) -> (M, out)
+    rows = x.reshape(-1, weight.shape[1])                            # (..., in) -> (M, in)
+    return Affine()(rows, *params).reshape(*x.shape[:-1], weight.shape[0])  # -> (..., out)
 
 
 def pair(value, name, minimum):

@@ -1,5 +1,6 @@
 """Losses, each with PyTorch's definition and default reduction ('mean')."""
 from ..engine.ops.elementwise import Softplus
+from ..engine.ops.fused import CrossEntropy
 from ..engine.tensor import Tensor
 from ..errors import ShapeError
 from .activations import log_softmax
@@ -57,12 +58,20 @@ def cross_entropy(logits, targets, reduction="mean"):
     if t.size and (t.min() < 0 or t.max() >= classes):
         raise ValueError(f"cross_entropy: targets must lie in [0, {classes}), got values in "
                          f"[{int(t.min())}, {int(t.max())}]")
-    logp = log_softmax(logits, axis=1)
+    rows = logits
     if logits.ndim > 2:  # (N, C, d...) -> (N, d..., C) -> (M, C)
-        logp = logp.transpose(0, *range(2, logits.ndim), 1)
-    logp = logp.reshape(-1, classes)
-    picked = logp[logits.xp.arange(logp.shape[0]), t.reshape(-1)]  # (M,)
-    return _reduce(-picked.reshape(t.shape), reduction, "cross_entropy")
+        rows = logits.transpose(0, *range(2, logits.ndim), 1).reshape(-1, classes)
+    targets_rows = t.reshape(-1)                                     # (M,)
+    # one fused op on rows; the composed definition below serves create_graph=True
+    loss = CrossEntropy(targets_rows, lambda r: _cross_entropy_rows(r, targets_rows))(rows)
+    return _reduce(loss.reshape(t.shape), reduction, "cross_entropy")
+
+
+def _cross_entropy_rows(logits, targets):
+    """-log softmax(logits)[target] per row, (M, C) -> (M,), from engine ops: the
+    differentiable definition the fused op follows (used for create_graph)."""
+    logp = log_softmax(logits, axis=1)
+    return -logp[logits.xp.arange(logp.shape[0]), targets]
 
 
 def gaussian_kl(mu, logvar):

@@ -8,6 +8,9 @@ They differ only in which axes the statistics run over:
     batch_norm   the batch and positions of each channel (Ioffe and Szegedy 2015)
 Variances are population variances (divide by n), as in all three papers and PyTorch.
 """
+import math
+
+from ..engine.ops.fused import LayerNorm
 from ..engine.tensor import Tensor
 from ..errors import ShapeError
 
@@ -18,17 +21,39 @@ def _normalize(x, axes, eps):
     return (x - mean) / (var + eps).sqrt()
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
-        raise ShapeError(f"layer_norm: input of shape {x.shape} does not end in "
-                         f"normalized_shape {shape}")
-    y = _normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+def _layer_norm_composed(x, weight, bias, axes, eps):
+    """Layer norm from engine ops: the differentiable definition (used for create_graph)."""
+    y = _normalize(x, axes, eps)
     if weight is not None:
         y = y * weight
     if bias is not None:
         y = y + bias
     return y
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing `normalized_shape` axes. Runs as one fused op on rows
+    (x flattened to (M, N), N = prod(normalized_shape)) whenever weight and bias have exactly
+    that shape and x's dtype; otherwise (broadcasting parameters, mixed dtypes) composed."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
+        raise ShapeError(f"layer_norm: input of shape {x.shape} does not end in "
+                         f"normalized_shape {shape}")
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    params = [t for t in (weight, bias) if t is not None]
+    if not shape or x.size == 0 or any(t.shape != shape or t.dtype != x.dtype for t in params):
+        return _layer_norm_composed(x, weight, bias, axes, eps)
+    n = math.prod(shape)
+    rows = x.reshape(-1, n)                                          # (..., *shape) -> (M, N)
+    flat = [t.reshape(n) for t in params]                            # (*shape) -> (N,)
+
+    def composed(rows, *flat):
+        weight_, bias_ = (flat[0] if weight is not None else None,
+                          flat[-1] if bias is not None else None)
+        return _layer_norm_composed(rows, weight_, bias_, (1,), eps)
+
+    y = LayerNorm(eps, weight is not None, bias is not None, composed)(rows, *flat)
+    return y.reshape(x.shape)
 
 
 def _per_channel(t, ndim):
