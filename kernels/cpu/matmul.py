@@ -53,6 +53,11 @@ they show that cache blocking and packing alone change little while the inner lo
 bound by loads and stores; the jump comes with the register tile. loop_order collapses at
 N = 2048 (b streams from memory on every row), which blocked fixes.
 
+Final run on a quiet machine (`scratchgen bench kernels --threads 1 --repeats 5`, float32, GFLOP/s,
+ratio to np.matmul in the same run): register_blocked 37.3 (0.56x) / 40.7 (0.57x) / 40.7 (0.54x),
+parallel 37.2 (0.56x) / 40.8 (0.58x) / 48.1 (0.64x) at N = 512 / 1024 / 2048; OpenBLAS 66-80.
+The CPU default stays the reference (OpenBLAS).
+
 Reproduce: python bench/matmul_kernels.py --threads 1 ; python bench/matmul_kernels.py --threads 2
            (add --dtype float64 for double precision)
 

@@ -4,7 +4,7 @@ Each distribution is a small dataclass with `.sample(n, rng) -> (n, 2) float32`,
 `numpy.random.Generator`. The mixtures also carry `centres` (K, 2) float64 and `std`, which is what the mode
 metrics (`scratchgen.metrics.mode_metrics`) need; the curves have `centres = None` and `std = None`.
 
-Setups follow PacGAN's code (see REFERENCES.md, "Generative models"):
+Setups follow PacGAN's code (Lin et al. 2018; docs/results-2d.md):
     ring8   8 Gaussians on the unit circle, std 0.01
     grid25  25 Gaussians at {-4, -2, 0, 2, 4}^2, std 0.05
 """

@@ -11,7 +11,8 @@ The one convention for the encoder's spread, used everywhere in this file:
     KL                   F.gaussian_kl(mu, logvar)                    (same logvar)
 tests/models/test_vae.py checks that the closed-form KL equals a Monte-Carlo estimate of
 E_q[log q(z|x) - log p(z)] made with this file's sampler and density, so a sampler that
-read logvar as log sigma would fail there (the trap of REFERENCES.md).
+read logvar as log sigma would fail there (a trap seen in a popular teaching VAE, whose
+sampler and KL term disagree on the convention; docs/results-vae.md).
 
 Training maximises the evidence lower bound (ELBO), K&W eq. (3):
     L(x) = -KL(q(z|x) || p(z)) + E_q(z|x)[log p(x|z)]  <=  log p(x)
