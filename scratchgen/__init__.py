@@ -16,6 +16,10 @@ from .engine.creation import (arange, concatenate, full, maximum, minimum, ones,
 from .engine.random import manual_seed
 from .errors import CheckpointError, DeviceError, GraphError, ScratchgenError, ShapeError
 from .serialization import load, save
+# [issue 9 exports: CORE]
+# [issue 9 exports: REDUCE]
+# [issue 9 exports: MATH]
+# [issue 9 exports: SHAPE]
 from . import kernels  # noqa: E402  (the Numba kernels register themselves)
 from .kernels import set_kernels, use_kernels
 

@@ -313,6 +313,21 @@ class Tensor:
     def flatten(self, start_axis=0, end_axis=-1):
         return _shape.flatten(self, start_axis, end_axis)
 
+    # ---- issue 9 section CORE (methods added by that part of the work) ----
+    # [end of section CORE]
+
+    # ---- issue 9 section REDUCE (methods added by that part of the work) ----
+    # [end of section REDUCE]
+
+    # ---- issue 9 section MATH (methods added by that part of the work) ----
+    # [end of section MATH]
+
+    # ---- issue 9 section SHAPE (methods added by that part of the work) ----
+    # [end of section SHAPE]
+
+    # ---- issue 9 section NNF (methods added by that part of the work) ----
+    # [end of section NNF]
+
 
 def _shape_arg(args):
     """Accept both t.reshape(2, 3) and t.reshape((2, 3))."""

@@ -7,3 +7,8 @@ from .losses import binary_cross_entropy_with_logits, cross_entropy, gaussian_kl
 from .normalization import batch_norm, group_norm, layer_norm
 from .pooling import avg_pool2d, interpolate, max_pool2d
 from .sparse import dropout, embedding
+# [issue 9 exports: REDUCE]
+# [issue 9 exports: MATH]
+# [issue 9 exports: SHAPE]
+# [issue 9 exports: NNF-LOSS]
+# [issue 9 exports: NNF-CONV]

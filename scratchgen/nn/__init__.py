@@ -14,6 +14,8 @@ from .layers import (GELU, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten,
                      Linear, ReLU, Sigmoid, SiLU, Softplus, Tanh)
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+# [issue 9 exports: NNF-LOSS]
+# [issue 9 exports: NNF-CONV]
 
 __all__ = ["Module", "Parameter", "Linear", "Conv2d", "ConvTranspose2d", "Embedding", "Dropout",
            "Flatten", "ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus",
