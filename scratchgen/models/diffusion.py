@@ -18,7 +18,7 @@ Sampling, DDIM (Song eq. 12) on a sub-sequence of steps tau_1 < ... < tau_S:
     sigma   = eta sqrt((1 - alphabar_prev) / (1 - alphabar_t)) sqrt(1 - alphabar_t / alphabar_prev)
 eta = 0 is deterministic; eta = 1 with every step is DDPM with sigma_t^2 = betatilde_t.
 
-Trap (see REFERENCES): with these beta endpoints a small T leaves alphabar_T far from 0
+Trap (docs/references.md): with these beta endpoints a small T leaves alphabar_T far from 0
 (about 0.6 at T = 50), so x_T would not be N(0, I). `NoiseSchedule` warns about it.
 
 On the 2D mixtures the modes are ~0.015 wide in standardised units, so eps_theta must be
