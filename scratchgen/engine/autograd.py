@@ -66,6 +66,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     pending = {}
 
     def deliver(tensor, g):
+        dtype = tensor.data.dtype
+        if g.data.dtype is not dtype and g.data.dtype != dtype:
+            g = g.astype(dtype)  # a gradient has its tensor's dtype (torch's rule)
         if captured is not None and id(tensor) in captured:
             old = captured[id(tensor)]
             captured[id(tensor)] = g if old is None else old + g
@@ -86,6 +89,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             grad = pending.pop(id(fn), None)
             if grad is None:
                 continue  # nothing downstream needed this branch
+            fn.check_versions()
             input_grads = fn.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)

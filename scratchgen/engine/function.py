@@ -55,14 +55,26 @@ class Function:
 
     def __call__(self, *inputs):
         Tensor = _tensor.Tensor
-        tensors = [x if isinstance(x, Tensor) else _tensor.as_tensor(x) for x in inputs]
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                # a Python scalar takes the dtype of the op's first tensor
+                like = next((t for t in inputs if isinstance(t, Tensor)), None)
+                inputs = [t if isinstance(t, Tensor) else
+                          _tensor.as_tensor(t, like=like, name=self.name.lower())
+                          for t in inputs]
+                break
+        tensors = inputs
         if len(tensors) > 1:
             self.check_devices(tensors)
         out = Tensor(self.forward(*[t.data for t in tensors]))
         if _grad_enabled:
             needs = tuple([t.requires_grad for t in tensors])
-            if True in needs:
+            # Integer and boolean results (indices, masks, casts) are never differentiable.
+            if True in needs and out.data.dtype.kind in "fc":
                 self.inputs, self.needs_input_grad = tuple(tensors), needs
+                # The versions backward expects to find (an in-place op bumps them).
+                self.input_versions = tuple([t._version for t in tensors])
+                self.output_version = 0
                 # A weak reference: the output owns its creator, not the other way round.
                 self._output = weakref.ref(out)
                 out.creator = self
@@ -84,6 +96,26 @@ class Function:
     @property
     def name(self):
         return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+    def check_versions(self):
+        """Refuse to run backward when an input or the output was modified in place after
+        this op saw it (its backward would read the new values, not the ones it used)."""
+        for i, (t, seen) in enumerate(zip(self.inputs, self.input_versions)):
+            if t._version != seen:
+                self._raise_modified(t, f"input {i}", seen)
+        out = self.output
+        if out is not None and out._version != self.output_version:
+            self._raise_modified(out, "the output", self.output_version)
+
+    def _raise_modified(self, t, which, seen):
+        raise GraphError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: a tensor of shape {t.shape} ({which} of {self!r}) is at "
+            f"version {t._version}; expected version {seen}. Make the in-place change after "
+            "backward, or compute it out of place (y = y + 1 instead of y += 1)")
 
     @property
     def output(self):

@@ -4,8 +4,9 @@
 
 q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev). M is 0 where a query may look
 at a key and -inf where it may not (a boolean mask with True = attend, or a causal mask),
-or any float mask that is added to the scores. A query whose keys are all masked gets
-zeros (as torch 2.13).
+or a float mask of the query's dtype that is added to the scores (any other dtype is an
+error, as in torch). A query whose keys are all masked (False, or -inf, everywhere in its
+row) gets zeros and zero gradients, never NaN (as torch 2.13).
 
 It runs as one Function (scratchgen/engine/ops/attention.py) whose forward and backward
 are the registry's attention kernels (flash-style on the CPU: no L x S matrix is kept).
@@ -29,6 +30,21 @@ def _check(q, k, v):
                          "k and v the same length")
 
 
+def check_mask_dtype(mask, q, name, what):
+    """The raw array of a mask: booleans, or floats of the query's dtype (torch's rule); a
+    Python list of floats takes the query's dtype. Any other dtype is an error."""
+    if isinstance(mask, Tensor) or hasattr(mask, "dtype"):
+        array = mask.data if isinstance(mask, Tensor) else q.xp.asarray(mask)
+    else:
+        array = q.xp.asarray(mask)
+        if array.dtype.kind in "f":
+            array = array.astype(q.dtype)
+    if array.dtype == bool or array.dtype == q.dtype:
+        return array
+    raise TypeError(f"{name}: {what} must be boolean or have the query's dtype {q.dtype}, got "
+                    f"dtype {array.dtype}")
+
+
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale=None):
     q, k, v = (x if isinstance(x, Tensor) else Tensor(x) for x in (q, k, v))
     _check(q, k, v)
@@ -38,7 +54,7 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale
     mask = attn_mask
     if mask is not None:
         xp = q.xp
-        mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+        mask = check_mask_dtype(attn_mask, q, "scaled_dot_product_attention", "attn_mask")
         batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
         scores_shape = batch + (q.shape[-2], k.shape[-2])
         try:

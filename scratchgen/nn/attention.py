@@ -9,12 +9,20 @@ Masks follow PyTorch's nn.MultiheadAttention, which is the opposite of
 F.scaled_dot_product_attention for booleans:
 
     attn_mask / key_padding_mask boolean:  True = NOT allowed to attend
-    attn_mask / key_padding_mask float:    added to the scores (-inf forbids)
+    attn_mask / key_padding_mask float:    added to the scores (-inf forbids); of the
+                                           query's dtype (any other dtype is an error)
+
+A query whose keys are all masked gets zero attention weights and a zero attention output
+(then out_proj's bias), never NaN: torch 2.13 agrees with need_weights=False and gives NaN
+with need_weights=True.
 """
 import math
 
 from .. import functional as F
-from ..engine.tensor import Tensor, as_array
+from ..engine.ops.attention import masked_softmax
+from ..engine.tensor import Tensor
+from ..errors import ShapeError
+from ..functional.attention import check_mask_dtype
 from . import init
 from .layers import Linear, empty_parameter, float_dtype, positive_int
 from .module import Module
@@ -63,6 +71,7 @@ class MultiheadAttention(Module):
 
         is_causal with no attn_mask applies the causal mask (PyTorch raises there); with an
         attn_mask it is a hint that the mask is causal, and the mask is used as given."""
+        query, key, value = self._check_ranks(query, key, value)
         batched = query.ndim == 3
         query, key, value = (self._batch_first(t, batched) for t in (query, key, value))
         n, l, e = query.shape  # (N, L, E)
@@ -84,7 +93,8 @@ class MultiheadAttention(Module):
             scores = (q * (1 / math.sqrt(self.head_dim))) @ k.transpose(0, 1, 3, 2)  # (N,H,L,S)
             if mask is not None:
                 scores = scores + mask
-            weights = F.softmax(scores, -1)
+            # a row of only -inf (every key masked) gets zero weights, not NaN
+            weights = F.softmax(scores, -1) if mask is None else masked_softmax(scores)
             weights = F.dropout(weights, self.dropout, dropping)
             heads = weights @ v                                                    # (N,H,L,D)
         else:
@@ -111,15 +121,38 @@ class MultiheadAttention(Module):
             return x.reshape(1, *x.shape)                      # (L, E) -> (1, L, E)
         return x if self.batch_first else x.transpose(1, 0, 2)  # (L, N, E) -> (N, L, E)
 
+    def _check_ranks(self, query, key, value):
+        """query, key, value as Tensors (an ndarray is wrapped), of one accepted rank."""
+        layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
+        inputs = []
+        for name, x in (("query", query), ("key", key), ("value", value)):
+            if hasattr(x, "ndim") and hasattr(x, "dtype") and not isinstance(x, Tensor):
+                x = Tensor(x)                                  # a NumPy (or CuPy) array
+            if not isinstance(x, Tensor):
+                raise TypeError(f"MultiheadAttention: {name} must be a Tensor, got "
+                                f"{type(x).__name__}")
+            inputs.append(x)
+        query, key, value = inputs
+        if query.ndim not in (2, 3):
+            raise ShapeError(f"MultiheadAttention: query must be batched 3-D {layout} "
+                             f"(batch_first={self.batch_first}) or unbatched 2-D (L, E), got "
+                             f"a {query.ndim}-D tensor of shape {query.shape}")
+        for name, x in (("key", key), ("value", value)):
+            if x.ndim != query.ndim:
+                raise ShapeError(f"MultiheadAttention: {name} must be {query.ndim}-D like the "
+                                 f"query ({layout} batched, (S, E) unbatched), got shape "
+                                 f"{x.shape} with query of shape {query.shape}")
+        return query, key, value
+
     def _check_shapes(self, query, key, value, batched):
         layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
         expected = f"{layout} or unbatched (L, E)" if batched else "(L, E)"
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim != 3 or x.shape[2] != self.embed_dim:
-                raise ValueError(f"MultiheadAttention: {name} must be {expected} with "
+                raise ShapeError(f"MultiheadAttention: {name} must be {expected} with "
                                  f"E = embed_dim = {self.embed_dim}")
         if key.shape != value.shape or key.shape[0] != query.shape[0]:
-            raise ValueError("MultiheadAttention: key and value must have the same shape, and "
+            raise ShapeError("MultiheadAttention: key and value must have the same shape, and "
                              "the same batch size as query")
 
     def _split_heads(self, x):
@@ -135,29 +168,30 @@ class MultiheadAttention(Module):
             attn_mask = like.xp.triu(like.xp.ones((l, s), dtype=bool), k=1)
         mask = None
         if attn_mask is not None:
-            attn = _as_additive(attn_mask, like)
+            attn = _as_additive(attn_mask, like, "attn_mask")
             if attn.shape == (l, s):
                 attn = attn.reshape(1, 1, l, s)
             elif attn.shape == (n * self.num_heads, l, s):
                 attn = attn.reshape(n, self.num_heads, l, s)  # PyTorch's (N*H, L, S) order
             else:
-                raise ValueError(f"attn_mask must have shape (L, S) = {(l, s)} or "
+                raise ShapeError(f"attn_mask must have shape (L, S) = {(l, s)} or "
                                  f"(N*num_heads, L, S) = {(n * self.num_heads, l, s)}, got "
                                  f"{attn.shape}")
             mask = attn
         if key_padding_mask is not None:
-            padding = _as_additive(key_padding_mask, like)
+            padding = _as_additive(key_padding_mask, like, "key_padding_mask")
             if padding.size != n * s or padding.shape[-1] != s:
-                raise ValueError(f"key_padding_mask must have shape (N, S) = {(n, s)}, got "
+                raise ShapeError(f"key_padding_mask must have shape (N, S) = {(n, s)}, got "
                                  f"{padding.shape}")
             padding = padding.reshape(n, 1, 1, s)
             mask = padding if mask is None else mask + padding
         return None if mask is None else Tensor(mask)
 
 
-def _as_additive(mask, like):
-    """A boolean mask (True = forbidden) becomes 0 / -inf; a float mask is used as is."""
-    array = as_array(mask, device=like.device)
+def _as_additive(mask, like, what):
+    """A boolean mask (True = forbidden) becomes 0 / -inf; a float mask (of like's dtype) is
+    used as is."""
+    array = check_mask_dtype(mask, like, "MultiheadAttention", what)
     if array.dtype == bool:
         return like.xp.where(array, -like.xp.inf, 0.0).astype(like.dtype)
-    return array.astype(like.dtype)
+    return array

@@ -1,32 +1,71 @@
-"""Layers with weights (Linear, Conv2d, ConvTranspose2d, Embedding), Dropout, Flatten and the
-activation modules. Each forward is one call into scratchgen.functional; the module only
-owns the parameters and remembers the hyper-parameters.
+"""Layers with weights (Linear, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Embedding),
+Dropout, Flatten, Unflatten, Identity and the activation modules. Each forward is one call
+into scratchgen.functional; the module only owns the parameters and remembers the
+hyper-parameters.
 
 Default initialisations are PyTorch's, so a scratchgen model starts where its PyTorch twin
-would (in distribution; the draws come from scratchgen's own generator).
+would (in distribution; the draws come from scratchgen's own generator). Constructors check
+their arguments and name the layer and the argument when one is wrong.
 """
 import math
 
 import numpy as np
 
 from .. import functional as F
-from ..functional.linear import pair
+from ..functional.linear import ints
 from . import init
 from .module import Module, Parameter
 
 
 # ---- argument checks shared by the layers ----------------------------------------------
-def positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _got(value):
+    return f"{value!r} (a {type(value).__name__})"
+
+
+def positive_int(name, value, layer=None):
+    """value as an int >= 1; `layer` (its class name) starts the error message."""
+    if not _is_int(value) or value < 1:
+        where = f"{layer}: " if layer else ""
+        raise ValueError(f"{where}{name} must be a positive integer, got {_got(value)}")
     return int(value)
 
 
-def float_dtype(dtype):
+def integer(name, value, layer):
+    """value as an int (negative allowed: an axis)."""
+    if not _is_int(value):
+        raise ValueError(f"{layer}: {name} must be an integer, got {_got(value)}")
+    return int(value)
+
+
+def real_number(name, value, layer, low=None, high=None):
+    """value as a float, in [low, high] when those are given."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+    if ok:
+        number = float(value)
+        ok = not math.isnan(number) and (low is None or number >= low) and (
+            high is None or number <= high)
+    if not ok:
+        bounds = (f" in [{low:g}, {high:g}]" if low is not None and high is not None
+                  else f" >= {low:g}" if low is not None else "")
+        raise ValueError(f"{layer}: {name} must be a number{bounds}, got {_got(value)}")
+    return number
+
+
+def float_dtype(dtype, layer=None):
     """The parameters' dtype: float32 unless asked otherwise (float64 for exact tests)."""
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    where = f"{layer}: " if layer else ""
+    try:
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+    except TypeError:
+        raise TypeError(f"{where}dtype must be a floating-point dtype such as np.float32, "
+                        f"got {_got(dtype)}") from None
     if dtype.kind != "f":
-        raise TypeError(f"parameters must have a floating-point dtype, got {dtype}")
+        raise TypeError(f"{where}parameters must have a floating-point dtype, got {dtype}")
     return dtype
 
 
@@ -35,10 +74,12 @@ def empty_parameter(shape, dtype):
     return Parameter(np.zeros(shape, dtype=dtype))
 
 
-def check_groups(in_channels, out_channels, groups):
+def check_groups(in_channels, out_channels, groups, layer=None):
+    where = f"{layer}: " if layer else ""
     for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
         if channels % groups:
-            raise ValueError(f"{name} ({channels}) must be divisible by groups ({groups})")
+            raise ValueError(f"{where}{name} ({channels}) must be divisible by groups "
+                             f"({groups})")
 
 
 def reset_weight_and_bias(weight, bias):
@@ -57,20 +98,29 @@ def reset_weight_and_bias(weight, bias):
 
 
 def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
-               groups, bias, dtype, transposed):
-    """Hyper-parameters, checks and parameters shared by Conv2d and ConvTranspose2d.
+               groups, bias, dtype, transposed, dims=2, output_padding=None):
+    """Hyper-parameters, checks and parameters shared by the (transposed) convolutions.
 
-    weight: (out, in / groups, kh, kw) for a convolution, (in, out / groups, kh, kw) for a
-    transposed one (PyTorch's layouts)."""
-    layer.in_channels = positive_int("in_channels", in_channels)
-    layer.out_channels = positive_int("out_channels", out_channels)
-    layer.groups = positive_int("groups", groups)
-    check_groups(layer.in_channels, layer.out_channels, layer.groups)
-    layer.kernel_size = pair(kernel_size, "kernel_size", 1)
-    layer.stride = pair(stride, "stride", 1)
-    layer.padding = pair(padding, "padding", 0)
-    layer.dilation = pair(dilation, "dilation", 1)
-    dtype = float_dtype(dtype)
+    weight: (out, in / groups, *kernel) for a convolution, (in, out / groups, *kernel) for a
+    transposed one (PyTorch's layouts); `dims` = 1 or 2 spatial axes."""
+    name = type(layer).__name__
+    layer.in_channels = positive_int("in_channels", in_channels, name)
+    layer.out_channels = positive_int("out_channels", out_channels, name)
+    layer.groups = positive_int("groups", groups, name)
+    check_groups(layer.in_channels, layer.out_channels, layer.groups, name)
+    layer.kernel_size = ints(kernel_size, "kernel_size", 1, dims, name)
+    layer.stride = ints(stride, "stride", 1, dims, name)
+    layer.padding = ints(padding, "padding", 0, dims, name)
+    layer.dilation = ints(dilation, "dilation", 1, dims, name)
+    if output_padding is not None:
+        layer.output_padding = ints(output_padding, "output_padding", 0, dims, name)
+        if any(extra >= s for extra, s in zip(layer.output_padding, layer.stride)):
+            # (PyTorch also allows output_padding < dilation; F.conv_transpose2d does not.)
+            raise ValueError(f"{name}: output_padding {layer.output_padding} must be smaller "
+                             f"than stride {layer.stride} in each dimension")
+    if not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"{name}: bias must be True or False, got {_got(bias)}")
+    dtype = float_dtype(dtype, name)
     first, second = ((layer.in_channels, layer.out_channels) if transposed
                      else (layer.out_channels, layer.in_channels))
     layer.weight = empty_parameter((first, second // layer.groups, *layer.kernel_size), dtype)
@@ -85,9 +135,11 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
-        self.in_features = positive_int("in_features", in_features)
-        self.out_features = positive_int("out_features", out_features)
-        dtype = float_dtype(dtype)
+        self.in_features = positive_int("in_features", in_features, "Linear")
+        self.out_features = positive_int("out_features", out_features, "Linear")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise ValueError(f"Linear: bias must be True or False, got {_got(bias)}")
+        dtype = float_dtype(dtype, "Linear")
         self.weight = empty_parameter((self.out_features, self.in_features), dtype)
         self.register_parameter("bias", empty_parameter((self.out_features,), dtype)
                                 if bias else None)
@@ -144,13 +196,8 @@ class ConvTranspose2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, dtype=None):
         super().__init__()
-        self.output_padding = pair(output_padding, "output_padding", 0)
-        if any(extra >= s for extra, s in zip(self.output_padding, pair(stride, "stride", 1))):
-            # (PyTorch also allows output_padding < dilation; F.conv_transpose2d does not.)
-            raise ValueError(f"output_padding {self.output_padding} must be smaller than "
-                             f"stride {stride} in each dimension")
         _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                   groups, bias, dtype, transposed=True)
+                   groups, bias, dtype, transposed=True, output_padding=output_padding)
 
     def reset_parameters(self):
         reset_weight_and_bias(self.weight, self.bias)
@@ -166,6 +213,52 @@ class ConvTranspose2d(Module):
                 f"groups={self.groups}, bias={self.bias is not None}")
 
 
+class Conv1d(Module):
+    """1-D cross-correlation, (N, C_in, L) -> (N, C_out, OL) (or unbatched (C_in, L)), with
+
+        OL = floor((L + 2 padding - dilation (k - 1) - 1) / stride) + 1
+
+    weight: (C_out, C_in / groups, k). Hyper-parameters are kept as 1-tuples, as PyTorch."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, dtype=None):
+        super().__init__()
+        _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                   groups, bias, dtype, transposed=False, dims=1)
+
+    def reset_parameters(self):
+        reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    extra_repr = Conv2d.extra_repr
+
+
+class ConvTranspose1d(Module):
+    """The adjoint of Conv1d: (N, C_in, L) -> (N, C_out, OL),
+
+        OL = (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1
+
+    weight: (C_in, C_out / groups, k), PyTorch's layout."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, dtype=None):
+        super().__init__()
+        _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                   groups, bias, dtype, transposed=True, dims=1, output_padding=output_padding)
+
+    def reset_parameters(self):
+        reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, x):
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)
+
+    extra_repr = ConvTranspose2d.extra_repr
+
+
 class Embedding(Module):
     """A lookup table: integer indices (...) -> rows of weight, (..., embedding_dim).
 
@@ -173,10 +266,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, dtype=None):
         super().__init__()
-        self.num_embeddings = positive_int("num_embeddings", num_embeddings)
-        self.embedding_dim = positive_int("embedding_dim", embedding_dim)
+        self.num_embeddings = positive_int("num_embeddings", num_embeddings, "Embedding")
+        self.embedding_dim = positive_int("embedding_dim", embedding_dim, "Embedding")
         self.weight = empty_parameter((self.num_embeddings, self.embedding_dim),
-                                      float_dtype(dtype))
+                                      float_dtype(dtype, "Embedding"))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -196,9 +289,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability p must be in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = real_number("dropout probability p", p, type(self).__name__, 0.0, 1.0)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -212,13 +303,53 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = integer("start_dim", start_dim, "Flatten")
+        self.end_dim = integer("end_dim", end_dim, "Flatten")
 
     def forward(self, x):
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis `dim` into `unflattened_size`: (N, 12) -> (N, 3, 4) with dim=1, (3, 4).
+    One size may be -1 (inferred), as in reshape."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = integer("dim", dim, "Unflatten")
+        if not isinstance(unflattened_size, (tuple, list)) or not unflattened_size or not all(
+                _is_int(n) and (n >= 1 or n == -1) for n in unflattened_size) or \
+                list(unflattened_size).count(-1) > 1:
+            raise ValueError(f"Unflatten: unflattened_size must be a tuple of positive ints "
+                             f"(one of them may be -1), got {_got(unflattened_size)}")
+        self.unflattened_size = tuple(int(n) for n in unflattened_size)
+
+    def forward(self, x):
+        if not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"Unflatten: dim {self.dim} is out of range for an input of "
+                             f"shape {x.shape}")
+        dim = self.dim % x.ndim
+        known = math.prod(n for n in self.unflattened_size if n != -1)
+        if (x.shape[dim] % known if -1 in self.unflattened_size else x.shape[dim] != known):
+            raise ValueError(f"Unflatten: axis {dim} of an input of shape {x.shape} (size "
+                             f"{x.shape[dim]}) cannot be split into {self.unflattened_size}")
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Identity(Module):
+    """y = x. Any constructor arguments are accepted and ignored, as in PyTorch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
 
 
 class ReLU(Module):
@@ -229,7 +360,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = real_number("negative_slope", negative_slope, "LeakyReLU")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -245,7 +376,7 @@ class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):
@@ -275,7 +406,8 @@ class Softplus(Module):
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
-        self.beta, self.threshold = float(beta), float(threshold)
+        self.beta = real_number("beta", beta, "Softplus")
+        self.threshold = real_number("threshold", threshold, "Softplus")
 
     def forward(self, x):
         return F.softplus(x, beta=self.beta, threshold=self.threshold)

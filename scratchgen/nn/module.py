@@ -18,6 +18,7 @@ Three kinds of state live in a module, each in its own ordered dict:
 so a scratchgen model and its PyTorch twin have the same keys.
 """
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -203,10 +204,11 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self):
-        """Forget every parameter's gradient (set to None, like PyTorch's default)."""
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (set to None, PyTorch's default), or with
+        set_to_none=False zero the gradients in place."""
         for param in self.parameters():
-            param.grad = None
+            param.zero_grad(set_to_none=set_to_none)
 
     def to(self, device):
         """Move every parameter, gradient and buffer to `device` ('cpu' or 'cuda'), in place.
@@ -250,24 +252,36 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy the values of `state_dict` into this module's parameters and buffers, in place.
 
-        Every problem is found before anything is copied, so a failed load leaves the model
-        as it was. A shape mismatch is always an error; missing and unexpected keys are
-        errors when strict (otherwise they are returned, as in PyTorch)."""
+        Every key, shape and dtype is checked before anything is copied, and each value is
+        converted to its target's dtype first, so a failed load leaves the model exactly as
+        it was (all or nothing). A shape mismatch or a value that is not a real-number array
+        (a string, None, a complex array into a real one, a float into an integer buffer) is
+        always an error; missing and unexpected keys are errors when strict (otherwise they
+        are returned, as in PyTorch)."""
+        name = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{name}.load_state_dict expects a dict of name -> array (what "
+                            f"model.state_dict() returns), got {type(state_dict).__name__}")
+        if {"state", "param_groups"} <= set(state_dict) and not any(
+                "." in str(key) for key in state_dict):
+            raise ValueError(f"{name}.load_state_dict got what looks like an optimizer's "
+                             "state_dict (keys 'state' and 'param_groups'); pass it to "
+                             "optimizer.load_state_dict() and give the model model.state_dict()")
         targets = OrderedDict(self._state_tensors())
-        missing = [name for name in targets if name not in state_dict]
-        unexpected = [name for name in state_dict if name not in targets]
-        sources, mismatched = {}, []
-        for name, target in targets.items():
-            if name not in state_dict:
+        missing = [key for key in targets if key not in state_dict]
+        unexpected = [str(key) for key in state_dict if key not in targets]
+        sources, mismatched, unusable = {}, [], []
+        for key, target in targets.items():
+            if key not in state_dict:
                 continue
-            value = state_dict[name]
-            source = value.data if isinstance(value, Tensor) else value
-            if backend.array_module(source) is np:
-                source = np.asarray(source)
-            if tuple(source.shape) != target.shape:
-                mismatched.append(f"{name}: checkpoint has shape {tuple(source.shape)}, "
-                                  f"the model has {target.shape}")
-            sources[name] = source
+            source, problem = _converted(state_dict[key], target)
+            if problem is not None:
+                unusable.append(f"{key}: {problem}")
+            elif tuple(source.shape) != tuple(target.shape):
+                mismatched.append(f"{key}: checkpoint has shape {tuple(source.shape)}, "
+                                  f"the model has {tuple(target.shape)}")
+            else:
+                sources[key] = source
         problems = []
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
@@ -275,13 +289,17 @@ class Module:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if mismatched:
             problems.append("shape mismatches: " + "; ".join(mismatched))
+        if unusable:
+            problems.append("values that cannot be loaded: " + "; ".join(unusable))
         if problems:
-            raise ValueError(f"error(s) loading state_dict into {type(self).__name__}:\n  "
-                             + "\n  ".join(problems))
-        for name, source in sources.items():
-            target = targets[name]
+            raise ValueError(f"error(s) loading state_dict into {name} (nothing was changed):"
+                             "\n  " + "\n  ".join(problems))
+        # Everything is checked and converted: the copies below cannot fail half-way.
+        moved = {key: backend.to_device(source, targets[key].device)
+                 for key, source in sources.items()}
+        for key, source in moved.items():
             # in place: a Parameter an optimizer holds stays the same object
-            target.data[...] = backend.to_device(source, target.device)
+            targets[key].data[...] = source
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ---------------------------------------------------------------------
@@ -296,3 +314,27 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = ([self.extra_repr()] if self.extra_repr() else []) + children
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _converted(value, target):
+    """(value as an array of target's dtype, None), or (None, what is wrong with it).
+
+    Accepted: Tensors, NumPy/CuPy arrays, numbers and nested lists of numbers whose dtype
+    converts to target's within its kind or more safely (bool -> int -> float; a wider
+    float into a narrower one is fine, a float into an integer buffer or complex into real
+    is not)."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if value is None or isinstance(value, (str, bytes, Mapping)):
+        return None, f"got a {type(value).__name__}, expected an array"
+    if backend.array_module(value) is np:
+        try:
+            value = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            return None, f"cannot be read as an array ({exc})"
+    dtype = np.dtype(value.dtype)
+    if dtype.kind not in "biuf":
+        return None, f"has dtype {dtype}, expected real numbers"
+    if not np.can_cast(dtype, target.dtype, casting="same_kind"):
+        return None, f"has dtype {dtype}, which does not convert to the model's {target.dtype}"
+    return value.astype(target.dtype, copy=True), None

@@ -1,4 +1,5 @@
-"""Normalisation layers: LayerNorm, GroupNorm, BatchNorm1d and BatchNorm2d.
+"""Normalisation layers: LayerNorm, GroupNorm, BatchNorm1d, BatchNorm2d, InstanceNorm1d,
+InstanceNorm2d and RMSNorm.
 
 All of them compute
 
@@ -9,15 +10,23 @@ and differ only in which axes the mean and variance are taken over:
     LayerNorm     the last len(normalized_shape) axes of each sample   (Ba et al., 2016)
     GroupNorm     each group of channels (and H, W) of each sample     (Wu & He, 2018)
     BatchNorm     each channel over the batch (and H, W)               (Ioffe & Szegedy, 2015)
+    InstanceNorm  each channel of each sample over its positions       (Ulyanov et al., 2016)
+
+RMSNorm keeps the mean: y = x / sqrt(mean(x^2) + eps) * weight   (Zhang & Sennrich, 2019).
 
 BatchNorm is the only one with state beyond its parameters: in training it keeps
 exponential moving averages of the batch statistics (buffers, saved in state_dict), and in
-eval mode it normalises with those instead of the batch's own.
+eval mode it normalises with those instead of the batch's own (InstanceNorm too, with
+track_running_stats=True).
 """
+import warnings
+
 import numpy as np
 
 from .. import functional as F
 from ..engine.tensor import Tensor
+from ..errors import ShapeError
+from ..functional.losses import check_number
 from . import init
 from .layers import empty_parameter, float_dtype, positive_int
 from .module import Module
@@ -27,11 +36,8 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, (int, np.integer)):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(positive_int("normalized_shape", n)
-                                      for n in normalized_shape)
-        self.eps = float(eps)
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.eps = check_number(eps, "LayerNorm", "eps", low=0.0)
         dtype = float_dtype(dtype)
         affine = elementwise_affine
         self.register_parameter("weight", empty_parameter(self.normalized_shape, dtype)
@@ -64,7 +70,7 @@ class GroupNorm(Module):
         if self.num_channels % self.num_groups:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
-        self.eps = float(eps)
+        self.eps = check_number(eps, "GroupNorm", "eps", low=0.0)
         dtype = float_dtype(dtype)
         self.register_parameter("weight", empty_parameter((self.num_channels,), dtype)
                                 if affine else None)
@@ -99,10 +105,14 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, dtype=None):
         super().__init__()
+        name = type(self).__name__
         self.num_features = positive_int("num_features", num_features)
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be in [0, 1] or None, got {momentum!r}")
-        self.eps, self.momentum = float(eps), momentum
+        if momentum is not None:
+            try:
+                momentum = check_number(momentum, name, "momentum", 0.0, 1.0)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{error} (or None)") from None
+        self.eps, self.momentum = check_number(eps, name, "eps", low=0.0), momentum
         self.track_running_stats = track_running_stats
         dtype = float_dtype(dtype)
         shape = (self.num_features,)
@@ -163,3 +173,87 @@ class BatchNorm2d(_BatchNorm):
 
     input_ndims = (4,)
     expected_shape = "(N, C, H, W)"
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared by InstanceNorm1d and InstanceNorm2d: statistics per channel of each sample,
+    over its positions. torch's defaults: affine=False, track_running_stats=False. With
+    track_running_stats, training updates running averages of the instance statistics
+    (F.instance_norm), and eval mode normalises with them; num_batches_tracked is kept in
+    state_dict but not counted, and momentum=None leaves the running statistics unchanged
+    (both as torch)."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+
+    def forward(self, x):
+        name = type(self).__name__
+        if not isinstance(x, Tensor) or x.ndim not in self.input_ndims:
+            got = x.shape if isinstance(x, Tensor) else type(x).__name__
+            raise ShapeError(f"{name}({self.num_features}) expects input of shape "
+                             f"{self.expected_shape}, got {got}")
+        batched = x.ndim == max(self.input_ndims)
+        if not batched:
+            x = x.reshape(1, *x.shape)                         # (C, *S) -> (1, C, *S)
+        if x.shape[1] != self.num_features:
+            if self.weight is not None or self.track_running_stats:
+                raise ShapeError(f"{name}({self.num_features}) expects {self.num_features} "
+                                 f"channels, got input of shape {x.shape}")
+            warnings.warn(f"{name}({self.num_features}) got {x.shape[1]} channels; with "
+                          "affine=False and no running statistics num_features is unused",
+                          stacklevel=2)
+        use_input_stats = self.training or not self.track_running_stats
+        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            use_input_stats, 0.0 if self.momentum is None else self.momentum,
+                            self.eps)
+        return y if batched else y.reshape(y.shape[1:])
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """x (N, C, L) or unbatched (C, L): each channel of each sample over its L positions."""
+
+    input_ndims = (2, 3)
+    expected_shape = "(N, C, L) or (C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """x (N, C, H, W) or unbatched (C, H, W): each channel of each sample over H x W."""
+
+    input_ndims = (3, 4)
+    expected_shape = "(N, C, H, W) or (C, H, W)"
+
+
+def _normalized_shape(normalized_shape):
+    if isinstance(normalized_shape, (int, np.integer)):
+        normalized_shape = (normalized_shape,)
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"normalized_shape must be a positive integer or a sequence of them, "
+                        f"got {normalized_shape!r}")
+    return tuple(positive_int("normalized_shape", n) for n in normalized_shape)
+
+
+class RMSNorm(Module):
+    """y = x / sqrt(mean(x^2) + eps) * weight over the trailing normalized_shape axes; eps=None
+    takes the machine epsilon of the input's dtype (torch's default)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=None):
+        super().__init__()
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.eps = None if eps is None else check_number(eps, "RMSNorm", "eps", low=0.0)
+        self.elementwise_affine = bool(elementwise_affine)
+        dtype = float_dtype(dtype)
+        self.register_parameter("weight", empty_parameter(self.normalized_shape, dtype)
+                                if elementwise_affine else None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

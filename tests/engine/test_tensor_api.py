@@ -17,11 +17,18 @@ def test_a_float_array_keeps_its_dtype(dtype):
     assert x.dtype == dtype and isinstance(x.data, np.ndarray) and x.shape == (2, 3)
 
 
-@pytest.mark.parametrize("data", [1.5, 3, [1, 2, 3], [[1.0, 2.0]], [[1, 2], [3, 4]]])
-def test_python_scalars_and_lists_become_float32(data):
+@pytest.mark.parametrize("data", [1.5, [1, 2.0, 3], [[1.0, 2.0]], [[1, 2], [3, 4.5]]])
+def test_python_floats_and_lists_holding_one_become_float32(data):
     x = sg.tensor(data)
     assert x.dtype == np.float32
     np.testing.assert_array_equal(x.numpy(), np.asarray(data, dtype=np.float32))
+
+
+@pytest.mark.parametrize("data", [3, [1, 2, 3], [[1, 2], [3, 4]]])
+def test_python_ints_and_int_lists_become_int64(data):
+    x = sg.tensor(data)
+    assert x.dtype == np.int64
+    np.testing.assert_array_equal(x.numpy(), np.asarray(data, dtype=np.int64))
 
 
 def test_dtype_argument_overrides_the_default():
@@ -121,15 +128,16 @@ def test_ndarray_on_the_left_gives_a_tensor():
         assert isinstance(y, sg.Tensor) and y.requires_grad
 
 
-def test_comparisons_return_boolean_arrays_without_gradient():
+def test_comparisons_return_boolean_tensors_without_gradient():
     x = sg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     y = sg.tensor(np.array([3.0, 2.0, 1.0]))
     cases = {"<": (x < y, [True, False, False]), "<=": (x <= 2.0, [True, True, False]),
              ">": (x > y, [False, False, True]), ">=": (2.0 >= x, [True, True, False]),
              "==": (x == y, [False, True, False]), "!=": (x != 2.0, [True, False, True])}
     for op, (result, expected) in cases.items():
-        assert isinstance(result, np.ndarray) and result.dtype == bool, op
-        np.testing.assert_array_equal(result, expected, err_msg=op)
+        assert isinstance(result, sg.Tensor) and result.dtype == bool, op
+        assert not result.requires_grad and result.grad_fn is None, op
+        np.testing.assert_array_equal(result.numpy(), expected, err_msg=op)
 
 
 def test_reshape_accepts_varargs_and_a_tuple_and_T_reverses_axes():

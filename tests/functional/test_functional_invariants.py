@@ -143,7 +143,7 @@ def _ops(rng):
                              [img, rng.standard_normal((4, 1, 2, 2)), rng.standard_normal(2)]),
         "max_pool2d": (lambda t: F.max_pool2d(t, 2), [img]),
         "avg_pool2d": (lambda t: F.avg_pool2d(t, 3, 1, 1), [img]),
-        "interpolate": (lambda t: F.interpolate(t, 2), [img]),
+        "interpolate": (lambda t: F.interpolate(t, scale_factor=2), [img]),
         "layer_norm": (lambda t, w, b: F.layer_norm(t, (4,), w, b),
                        [seq, rng.standard_normal(4), rng.standard_normal(4)]),
         "group_norm": (lambda t, w, b: F.group_norm(t, 2, w, b),

@@ -100,11 +100,11 @@ def test_layer_norm_float32_matches_composed(choice):
         np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-4, atol=1e-4)
 
 
-def test_layer_norm_with_broadcast_weight_uses_the_composed_path():
+def test_layer_norm_refuses_a_weight_without_the_normalized_shape():
     x = Tensor(np.random.default_rng(3).standard_normal((2, 3)), requires_grad=True)
-    w = Tensor(np.array([2.0]), requires_grad=True)          # broadcasts; not (3,)
-    y = F.layer_norm(x, 3, w)
-    np.testing.assert_allclose(y.numpy(), _layer_norm_composed(x, w, None, (1,), 1e-5).numpy())
+    w = Tensor(np.array([2.0]), requires_grad=True)          # would broadcast; torch refuses it too
+    with pytest.raises(sg.ShapeError, match="normalized_shape"):
+        F.layer_norm(x, 3, w)
 
 
 # ---- cross-entropy -------------------------------------------------------------------------

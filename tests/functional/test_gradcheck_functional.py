@@ -91,7 +91,7 @@ def test_interpolate_nearest_gradient(data, scale):
     x = data.draw(arrays((data.draw(st.integers(1, 2)), 2, data.draw(st.integers(2, 4)),
                           data.draw(st.integers(2, 4)))))
     gradcheck(lambda t: F.interpolate(t, scale_factor=scale, mode="nearest"), x)
-    gradcheck(lambda t: F.interpolate(t, scale), x)  # mode defaults to nearest
+    gradcheck(lambda t: F.interpolate(t, scale_factor=scale), x)  # mode defaults to nearest
 
 
 # ---- normalisation ------------------------------------------------------------------------

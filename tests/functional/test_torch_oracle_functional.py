@@ -275,7 +275,7 @@ def test_positional_arguments_follow_the_documented_order():
                         x)
     check_against_torch(lambda t: F.leaky_relu(t, 0.3), lambda t: tF.leaky_relu(t, 0.3), x)
     check_against_torch(lambda t: F.softmax(t, 1), lambda t: tF.softmax(t, 1), x)
-    check_against_torch(lambda t: F.interpolate(t, 2, "nearest"),
+    check_against_torch(lambda t: F.interpolate(t, None, 2, "nearest"),
                         lambda t: tF.interpolate(t, None, 2, "nearest"), x)
 
 
