@@ -18,38 +18,7 @@ from scratchgen.nn import Parameter
 
 torch = pytest.importorskip("torch", reason="the PyTorch oracle tests need torch")
 
-RTOL, ATOL = 1e-12, 1e-14
-
-
-def initial_values(seed):
-    rng = np.random.default_rng(seed)
-    params = [rng.standard_normal(s) for s in [(3, 5), (5,), (5, 2)]]
-    return params, rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
-
-
-def mlp_loss(params, x, y):
-    """mean((tanh(x W1 + b1) W2 - y)^2), for scratchgen and torch tensors alike."""
-    w1, b1, w2 = params
-    h = x @ w1 + b1
-    out = (h.tanh() if isinstance(h, sg.Tensor) else torch.tanh(h)) @ w2
-    return ((out - y) ** 2).mean()
-
-
-def train_both(make_ours, make_theirs, steps=10, seed=0):
-    """Both optimizers side by side; after each step the parameters must agree."""
-    values, x, y = initial_values(seed)
-    ours = [Parameter(v.copy()) for v in values]
-    theirs = [torch.tensor(v.copy(), requires_grad=True) for v in values]
-    opt, t_opt = make_ours(ours), make_theirs(theirs)
-    for step in range(steps):
-        opt.zero_grad(), t_opt.zero_grad()
-        mlp_loss(ours, sg.Tensor(x), sg.Tensor(y)).backward()
-        mlp_loss(theirs, torch.from_numpy(x), torch.from_numpy(y)).backward()
-        opt.step(), t_opt.step()
-        for i, (p, tp) in enumerate(zip(ours, theirs)):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=RTOL, atol=ATOL,
-                                       err_msg=f"parameter {i} after step {step + 1}")
-    return opt, t_opt
+from test_optimizers import ATOL, RTOL, initial_values, mlp_loss, train_both  # noqa: E402  (the shared twin)
 
 
 def assert_same_state(opt, t_opt):
@@ -76,14 +45,14 @@ ADAGRAD_CONFIGS = [dict(), dict(lr=0.1), dict(lr=0.1, lr_decay=0.2), dict(weight
 
 @pytest.mark.parametrize("config", RMSPROP_CONFIGS)
 def test_rmsprop_matches_torch_including_its_state(config):
-    opt, t_opt = train_both(lambda p: optim.RMSprop(p, **config),
+    opt, t_opt, *_ = train_both(lambda p: optim.RMSprop(p, **config),
                             lambda p: torch.optim.RMSprop(p, **config))
     assert_same_state(opt, t_opt)
 
 
 @pytest.mark.parametrize("config", ADAGRAD_CONFIGS)
 def test_adagrad_matches_torch_including_its_state(config):
-    opt, t_opt = train_both(lambda p: optim.Adagrad(p, **config),
+    opt, t_opt, *_ = train_both(lambda p: optim.Adagrad(p, **config),
                             lambda p: torch.optim.Adagrad(p, **config))
     assert_same_state(opt, t_opt)
 
