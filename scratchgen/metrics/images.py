@@ -175,7 +175,7 @@ def train_classifier(dataset, recipe=None):
         sg_random.manual_seed(recipe["seed"])  # initialisation
         net = make_classifier(dataset, recipe)
         opt = optim.Adam(net.parameters(), lr=recipe["lr"])
-        schedule = optim.WarmupCosine(opt, warmup_steps=0, total_steps=recipe["steps"])
+        schedule = optim.WarmupCosineLR(opt, warmup_steps=0, total_steps=recipe["steps"])
         rng = np.random.default_rng(recipe["seed"])  # minibatches
         for _ in range(recipe["steps"]):
             index = rng.integers(0, len(dataset.train), recipe["batch_size"])

@@ -6,7 +6,10 @@ import numpy as np
 from .. import nn, optim
 from ..engine.tensor import Tensor
 from ..metrics import mmd2_null_rms, mmd2_with_floor, mode_metrics
-from .base import GenerativeModel
+from .base import Picture
+
+# 2D models are measured on this many samples (and the MMD floor on as many data points).
+POINTS_PER_EVALUATION = 2500
 
 
 def mlp(sizes, activation=nn.ReLU, final_activation=None):
@@ -48,43 +51,17 @@ def sinusoidal_features_2d(x, dim, scale):
                                   for i in range(x.shape[1])], axis=1))
 
 
-class ScheduledModel(GenerativeModel):
-    """A GenerativeModel whose learning rates decay along a cosine from lr to 0 over the
-    run's `steps` (SGDR, Loshchilov & Hutter 2017, eq. 5, one cycle):
+def cosine_decay(optimizers, steps):
+    """A scheduler per optimizer that decays its learning rates along a cosine from lr to 0
+    over the run's `steps` (SGDR, Loshchilov & Hutter 2017, eq. 5, one cycle):
 
         lr(s) = lr (1 + cos(pi s / steps)) / 2
-
-    Call `build_schedules()` at the end of build() and `step_schedules()` after each update.
-    The schedule position is saved in checkpoints, so a resumed run continues exactly; the
-    schedule always ends at the current config["steps"] (raising --steps on resume stretches it).
     """
-
-    def build_schedules(self):
-        self.schedules = {}
-        if self.config.get("lr_decay", "none") == "cosine":
-            self.schedules = {name: optim.WarmupCosine(opt, warmup_steps=0,
-                                                       total_steps=self.config["steps"])
-                              for name, opt in self.optimizers.items()}
-
-    def step_schedules(self):
-        for schedule in self.schedules.values():
-            schedule.step()
-
-    def state_dict(self):
-        state = super().state_dict()
-        state["schedules"] = {name: s.state_dict() for name, s in self.schedules.items()}
-        return state
-
-    def load_state_dict(self, state):
-        super().load_state_dict(state)
-        for name, schedule in self.schedules.items():
-            saved = state.get("schedules", {}).get(name)
-            if saved is None:
-                raise ValueError(f"checkpoint has no learning-rate schedule {name!r}")
-            schedule.load_state_dict({**saved, "total_steps": self.config["steps"]})
+    return {name: optim.lr_scheduler.WarmupCosineLR(opt, warmup_steps=0, total_steps=steps)
+            for name, opt in optimizers.items()}
 
 
-def evaluate_2d(samples, dataset, rng, n=2500):
+def evaluate_2d(samples, dataset, rng, n=POINTS_PER_EVALUATION):
     """Mode coverage, sample quality and MMD^2 (with its floor, and the floor's typical size
     mmd2_null_rms) of 2D samples."""
     metrics = {}
@@ -94,3 +71,12 @@ def evaluate_2d(samples, dataset, rng, n=2500):
     metrics.update(mmd2=float(mmd), mmd2_floor=float(floor),
                    mmd2_null_rms=mmd2_null_rms(dataset, rng, n=n))
     return metrics
+
+
+def samples_picture(samples, dataset, name, title):
+    """samples.png of a model that draws 2D points or images: the points over the data, or
+    the first 100 images in the data's range."""
+    if dataset.kind == "image":
+        return Picture(name, "images", samples[:100], title,
+                       value_range=dataset.value_range())
+    return Picture(name, "points", samples, title)

@@ -48,9 +48,13 @@ from ..engine.tensor import Tensor
 from ..engine.creation import concatenate
 from ..functional import mse_loss
 from ..metrics.images import image_metrics
-from ..training.pictures import plot_image_grid, plot_points_2d
-from .common import ScheduledModel, evaluate_2d, mlp, sinusoidal_embedding, sinusoidal_features_2d
+from .base import Evaluation, GenerativeModel, no_progress
+from .common import (POINTS_PER_EVALUATION, cosine_decay, evaluate_2d, mlp, samples_picture,
+                     sinusoidal_embedding, sinusoidal_features_2d)
+from .options import Option, when
 from .unet import UNet
+
+SAMPLERS = ("ddpm", "ddim")
 
 
 class NoiseSchedule:
@@ -130,38 +134,41 @@ class Denoiser2D(nn.Module):
         return self.net(concatenate(parts, axis=1))
 
 
-class Diffusion(ScheduledModel):
+class Diffusion(GenerativeModel):
     name = "diffusion"
     description = ("DDPM (Ho et al. 2020) with DDPM and DDIM samplers; MLP denoiser on 2D data, "
                    "U-Net on images")
     dataset_kinds = ("2d", "image")
     default_dataset = "ring8"
-    defaults = {"steps": 40000, "batch_size": 256, "lr": 2e-3}
-    options = {
-        "timesteps": {"default": 1000, "help": "diffusion length T"},
-        "beta_start": {"default": 1e-4, "help": "beta_1 of the linear schedule"},
-        "beta_end": {"default": 0.02, "help": "beta_T of the linear schedule"},
-        "hidden": {"default": 128, "help": "2D: width of the denoiser's hidden layers"},
-        "layers": {"default": 3, "help": "2D: hidden layers of the denoiser"},
-        "time_dim": {"default": 32, "help": "2D: size of the sinusoidal time embedding"},
-        "x_features": {"default": 32, "help": "2D: sinusoidal features per coordinate (0: none)"},
-        "x_scale": {"default": 30.0, "help": "2D: highest frequency of those features"},
-        "channels": {"default": 16, "help": "images: base channels of the U-Net"},
-        "heads": {"default": 4, "help": "images: heads of the U-Net's self-attention"},
-        "ema": {"default": 0.0, "help": "decay of the weights' moving average used to sample "
-                                        "(0: sample with the trained weights)"},
-        "lr_decay": {"default": "cosine", "choices": ["cosine", "none"],
-                     "help": "learning-rate schedule over the run"},
-        "sampler": {"default": "ddpm", "choices": ["ddpm", "ddim"], "help": "sampler"},
-        "sample_steps": {"default": 50, "help": "DDIM: number of sampling steps"},
-        "eta": {"default": 0.0, "help": "DDIM: 0 deterministic, 1 ancestral-like"},
-    }
+    options = (
+        Option("steps", 40000, "total optimisation steps"),
+        Option("batch_size", 256, "minibatch size"),
+        Option("lr", 2e-3, "learning rate", minimum=0.0),
+        Option("timesteps", 1000, "diffusion length T"),
+        Option("beta_start", 1e-4, "beta_1 of the linear schedule", minimum=0.0, maximum=1.0),
+        Option("beta_end", 0.02, "beta_T of the linear schedule", minimum=0.0, maximum=1.0),
+        Option("hidden", 128, "2D: width of the denoiser's hidden layers"),
+        Option("layers", 3, "2D: hidden layers of the denoiser"),
+        Option("time_dim", 32, "2D: size of the sinusoidal time embedding"),
+        Option("x_features", 32, "2D: sinusoidal features per coordinate (0: none)", minimum=0),
+        Option("x_scale", 30.0, "2D: highest frequency of those features", minimum=0.0),
+        Option("channels", 16, "images: base channels of the U-Net"),
+        Option("heads", 4, "images: heads of the U-Net's self-attention"),
+        Option("ema", 0.0, "decay of the weights' moving average used to sample "
+                           "(0: sample with the trained weights)", minimum=0.0),
+        Option("lr_decay", "cosine", "learning-rate schedule over the run",
+               choices=("cosine", "none")),
+        Option("sampler", "ddpm", "sampler for metrics and pictures", choices=SAMPLERS),
+        Option("sample_steps", 50, "DDIM: number of sampling steps"),
+        Option("eta", 0.0, "DDIM: 0 deterministic, 1 ancestral-like", minimum=0.0),
+    )
     # Measured in docs/results-images.md: on digits a constant lr with EMA sampling beat the
     # cosine decay, and DDIM with 50 steps is within 3 FD points of DDPM at 1/20 of the time.
-    defaults_when = {
-        ("dataset_kind", "image"): {"steps": 2000, "batch_size": 64, "lr_decay": "none",
-                                    "ema": 0.995, "sampler": "ddim"},
+    cases = {
+        when(dataset_kind="image"): {"steps": 2000, "batch_size": 64, "lr_decay": "none",
+                                     "ema": 0.995, "sampler": "ddim"},
     }
+    sample_options = ("sampler", "sample_steps", "eta")
 
     def build(self):
         c = self.config
@@ -182,7 +189,8 @@ class Diffusion(ScheduledModel):
             self.shift = self.dataset.train.mean(axis=0)
             self.scale = float(self.dataset.train.std())
         self.optimizers = {"denoiser": optim.Adam(self.denoiser.parameters(), lr=c["lr"])}
-        self.build_schedules()
+        if c["lr_decay"] == "cosine":
+            self.schedulers = cosine_decay(self.optimizers, c["steps"])
 
     def make_denoiser(self):
         c = self.config
@@ -211,7 +219,7 @@ class Diffusion(ScheduledModel):
         opt.step()
         if self.config["ema"]:
             self.update_ema()
-        self.step_schedules()
+        self.step_schedulers()
         return {"loss": loss.item()}
 
     def predict_noise(self, x_t, t):
@@ -221,52 +229,48 @@ class Diffusion(ScheduledModel):
             return network(Tensor(x_t.astype(np.float32)),
                            np.full(len(x_t), t)).numpy().astype(np.float64)
 
-    def sample(self, n, sampler=None, sample_steps=None, eta=None, x_T=None, **options):
-        """n points (or images) from x_T ~ N(0, I) (or the given x_T, in model units)."""
+    def sample(self, n, sampler=None, sample_steps=None, eta=None, x_T=None,
+               progress=no_progress, **options):
+        """n points (or images) from x_T ~ N(0, I) (or the given x_T, in model units);
+        progress(label, done, total) hears of each denoising step."""
         c, s, rng = self.config, self.schedule, sg_random.generator()
         sampler = sampler or c["sampler"]
         # x_T ~ N(0, I): (n, 2) points or (n, C, H, W) images
         x = rng.standard_normal((n, *self.dataset.shape)) if x_T is None else np.array(x_T)
+        label = f"{sampler} sampling"
         if sampler == "ddpm":
             for t in range(s.T, 0, -1):
                 x = s.ddpm_step(x, t, self.predict_noise(x, t), rng.standard_normal(x.shape))
+                progress(label, s.T - t + 1, s.T)
         elif sampler == "ddim":
             eta = c["eta"] if eta is None else eta
             steps = s.ddim_timesteps(sample_steps or c["sample_steps"])
-            for t, t_prev in zip(steps, list(steps[1:]) + [0]):
+            for i, (t, t_prev) in enumerate(zip(steps, list(steps[1:]) + [0])):
                 x = s.ddim_step(x, t, t_prev, self.predict_noise(x, t),
                                 rng.standard_normal(x.shape), eta)
+                progress(label, i + 1, len(steps))
         else:
             raise ValueError(f"unknown sampler {sampler!r}; choose 'ddpm' or 'ddim'")
         if self.dataset.kind == "image":
             return np.clip(x, *self.dataset.value_range()).astype(np.float32)
         return (x * self.scale + self.shift).astype(np.float32)
 
-    def evaluate(self, rng):
-        """2D: metrics of 2500 samples from each sampler (DDIM ones prefixed ddim_). Images:
-        FD and class coverage of as many samples as training images, configured sampler."""
-        if self.dataset.kind == "image":
-            sampler = self.config["sampler"]
-            self.evaluated = {sampler: self.sample(len(self.dataset.train))}
-            return image_metrics(self.evaluated[sampler], self.dataset)
-        self.evaluated = {name: self.sample(2500, sampler=name) for name in ("ddpm", "ddim")}
-        metrics = evaluate_2d(self.evaluated["ddpm"], self.dataset, rng)
-        ddim = evaluate_2d(self.evaluated["ddim"], self.dataset, rng)
-        metrics.update({f"ddim_{k}": v for k, v in ddim.items()})
-        return metrics
-
-    def plot_samples(self, run, samples, name="samples.png", sampler=None):
-        sampler = sampler or self.config["sampler"]
-        title = f"DDPM on {self.dataset.name} ({sampler} sampler)"
-        if self.dataset.kind == "image":
-            plot_image_grid(run, samples[:100], name=name, title=title, nrow=10,
-                            value_range=self.dataset.value_range())
-        else:
-            plot_points_2d(run, samples, self.dataset, name=name, title=title)
-
-    def save_pictures(self, run, rng):
-        """samples.png from the configured sampler, reusing what evaluate() drew (a DDPM
-        pass is 1000 network evaluations: not worth doing twice)."""
+    def evaluate(self, rng, progress=no_progress):
+        """2D: metrics of POINTS_PER_EVALUATION samples from each sampler (DDIM ones prefixed
+        ddim_). Images: FD and class coverage of as many samples as training images, from the
+        configured sampler. The samples of the configured sampler go to the pictures."""
         sampler = self.config["sampler"]
-        samples = getattr(self, "evaluated", {}).get(sampler)
-        self.plot_samples(run, self.sample(2500) if samples is None else samples, sampler=sampler)
+        if self.dataset.kind == "image":
+            samples = self.sample(len(self.dataset.train), progress=progress)
+            return Evaluation(image_metrics(samples, self.dataset), samples)
+        drawn = {name: self.sample(POINTS_PER_EVALUATION, sampler=name, progress=progress)
+                 for name in SAMPLERS}
+        metrics = evaluate_2d(drawn["ddpm"], self.dataset, rng)
+        ddim = evaluate_2d(drawn["ddim"], self.dataset, rng)
+        metrics.update({f"ddim_{k}": v for k, v in ddim.items()})
+        return Evaluation(metrics, drawn[sampler])
+
+    def samples_picture(self, samples, name="samples.png", sampler=None):
+        sampler = sampler or self.config["sampler"]
+        return samples_picture(samples, self.dataset, name,
+                               f"DDPM on {self.dataset.name} ({sampler} sampler)")

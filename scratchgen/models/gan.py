@@ -44,9 +44,12 @@ from ..engine.function import no_grad
 from ..engine.tensor import Tensor
 from ..functional import binary_cross_entropy_with_logits
 from ..metrics.images import image_metrics
-from ..training.pictures import plot_image_grid, plot_points_2d
-from .common import ScheduledModel, evaluate_2d, mlp
+from .base import Evaluation, GenerativeModel, no_progress
+from .common import POINTS_PER_EVALUATION, cosine_decay, evaluate_2d, mlp, samples_picture
 from .dcgan import NORMS, DCGANDiscriminator, DCGANGenerator
+from .options import Option, when
+
+LOSSES = ("nonsaturating", "wgan-gp")
 
 
 class PackedDiscriminator(nn.Module):
@@ -71,44 +74,48 @@ class PackedDiscriminator(nn.Module):
         return self.head(packs).reshape(-1)             # -> (B / pack,)
 
 
-class GAN(ScheduledModel):
+class GAN(GenerativeModel):
     name = "gan"
     description = ("GAN: MLPs on 2D data, DCGAN on images (non-saturating or WGAN-GP loss, "
                    "PacGAN packing)")
     dataset_kinds = ("2d", "image")
     default_dataset = "ring8"
-    defaults = {"steps": 12000, "batch_size": 256, "lr": 1e-3}
-    options = {
-        "loss": {"default": "nonsaturating", "choices": ["nonsaturating", "wgan-gp"],
-                 "help": "adversarial loss"},
-        "latent_dim": {"default": 8, "help": "dimension of the noise z"},
-        "hidden": {"default": 128, "help": "2D: width of the hidden layers"},
-        "layers": {"default": 3, "help": "2D: hidden layers in G and in D"},
-        "channels": {"default": 32, "help": "images: channels of D's first layer (G mirrors it)"},
-        "norm": {"default": "batch", "choices": list(NORMS),
-                 "help": "images: normalisation in D (WGAN-GP needs layer or none)"},
-        "d_lr": {"default": None, "type": float, "help": "D's learning rate (default: --lr)"},
-        "pack": {"default": 4, "help": "PacGAN packing degree (1 = plain GAN)"},
-        "input_scale": {"default": 1.0, "help": "2D: D sees x times this (module docstring)"},
-        "n_critic": {"default": 1, "help": "discriminator steps per generator step"},
-        "gp_weight": {"default": 0.1, "help": "WGAN-GP penalty weight lambda"},
-        "beta1": {"default": 0.5, "help": "Adam beta1"},
-        "beta2": {"default": 0.999, "help": "Adam beta2"},
-        "lr_decay": {"default": "cosine", "choices": ["cosine", "none"],
-                     "help": "learning-rate schedule over the run"},
-    }
-    # Defaults that depend on another setting, applied in this order (a later row wins); the
-    # user's own values always win. Measured in docs/results-2d.md.
-    defaults_when = {
-        ("dataset", "ring8"): {"input_scale": 100.0},
-        ("dataset", "grid25"): {"steps": 20000, "lr": 2e-3, "pack": 8},
+    options = (
+        Option("steps", 12000, "total optimisation steps (generator updates)"),
+        Option("batch_size", 256, "minibatch size (of each of the n_critic D updates)"),
+        Option("lr", 1e-3, "G's learning rate (and D's unless --d-lr)", minimum=0.0),
+        Option("loss", "nonsaturating", "adversarial loss", choices=LOSSES),
+        Option("latent_dim", 8, "dimension of the noise z"),
+        Option("hidden", 128, "2D: width of the hidden layers"),
+        Option("layers", 3, "2D: hidden layers in G and in D"),
+        Option("channels", 32, "images: channels of D's first layer (G mirrors it)"),
+        Option("norm", "batch", "images: normalisation in D (WGAN-GP needs layer or none)",
+               choices=NORMS),
+        Option("d_lr", None, "D's learning rate (default: --lr)", type=float, minimum=0.0),
+        Option("pack", 4, "PacGAN packing degree (1 = plain GAN)"),
+        Option("input_scale", 1.0, "2D: D sees x times this (module docstring)", minimum=0.0),
+        Option("n_critic", 1, "discriminator steps per generator step"),
+        Option("gp_weight", 0.1, "WGAN-GP penalty weight lambda", minimum=0.0),
+        Option("beta1", 0.5, "Adam beta1", minimum=0.0),
+        Option("beta2", 0.999, "Adam beta2", minimum=0.0),
+        Option("lr_decay", "cosine", "learning-rate schedule over the run",
+               choices=("cosine", "none")),
+    )
+    # Defaults that depend on the data or the loss, measured in docs/results-2d.md and
+    # docs/results-images.md. The case with more conditions wins; the user's values always do.
+    cases = {
+        # ring8's modes are 0.01 wide: D's first layer sees them 100 times larger
+        when(dataset="ring8"): {"input_scale": 100.0},
+        when(dataset="grid25"): {"steps": 20000, "lr": 2e-3, "pack": 8},
         # Gulrajani et al. 2017, Algorithm 1: n_critic = 5. Each step is ~5x dearer, so fewer
         # steps; and D's input unscaled, since the penalty fixes D's slope in its input space.
-        ("loss", "wgan-gp"): {"n_critic": 5, "steps": 4000, "input_scale": 1.0},
+        when(loss="wgan-gp"): {"n_critic": 5, "steps": 4000},
+        when(dataset="ring8", loss="wgan-gp"): {"input_scale": 1.0},
+        when(dataset="grid25", loss="wgan-gp"): {"steps": 4000},
         # DCGAN on images: Radford et al.'s z of 100 dimensions and beta1 0.5, TTUR lr.
-        ("dataset_kind", "image"): {"steps": 6000, "batch_size": 128, "latent_dim": 100,
-                                    "lr": 1e-4, "d_lr": 4e-4},
-        (("dataset_kind", "image"), ("loss", "wgan-gp")): {
+        when(dataset_kind="image"): {"steps": 6000, "batch_size": 128, "latent_dim": 100,
+                                     "lr": 1e-4, "d_lr": 4e-4},
+        when(dataset_kind="image", loss="wgan-gp"): {
             "steps": 4000, "batch_size": 64, "lr": 1e-4, "d_lr": 1e-4, "beta1": 0.0,
             "beta2": 0.9, "gp_weight": 10.0, "norm": "layer"},
     }
@@ -136,7 +143,8 @@ class GAN(ScheduledModel):
             "generator": optim.Adam(self.generator.parameters(), lr=c["lr"], betas=betas),
             "discriminator": optim.Adam(self.discriminator.parameters(), lr=d_lr, betas=betas),
         }
-        self.build_schedules()
+        if c["lr_decay"] == "cosine":
+            self.schedulers = cosine_decay(self.optimizers, c["steps"])
 
     # ---- the two players ------------------------------------------------------------
     def generate(self, n):
@@ -202,30 +210,23 @@ class GAN(ScheduledModel):
         g_loss = self.generator_loss(self.generate(batches.shape[1]))
         g_loss.backward()
         opt_g.step()
-        self.step_schedules()
+        self.step_schedulers()
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
 
     # ---- sampling and evaluation ----------------------------------------------------
-    def sample(self, n, **options):
+    def sample(self, n, progress=no_progress, **options):
         with no_grad():
             return self.generate(n).numpy()
 
-    def evaluate(self, rng):
-        """2D: modes, quality and MMD of 2500 samples. Images: FD and class coverage of as
-        many samples as training images (scratchgen.metrics.images)."""
+    def evaluate(self, rng, progress=no_progress):
+        """2D: modes, quality and MMD of POINTS_PER_EVALUATION samples. Images: FD and class
+        coverage of as many samples as training images (scratchgen.metrics.images)."""
         if self.dataset.kind == "image":
-            self.evaluated = self.sample(len(self.dataset.train))
-            return image_metrics(self.evaluated, self.dataset)
-        return evaluate_2d(self.sample(2500), self.dataset, rng)
+            samples = self.sample(len(self.dataset.train))
+            return Evaluation(image_metrics(samples, self.dataset), samples)
+        samples = self.sample(POINTS_PER_EVALUATION)
+        return Evaluation(evaluate_2d(samples, self.dataset, rng), samples)
 
-    def plot_samples(self, run, samples, name="samples.png"):
-        title = f"GAN ({self.config['loss']}) on {self.dataset.name}"
-        if self.dataset.kind == "image":
-            plot_image_grid(run, samples[:100], name=name, title=title, nrow=10,
-                            value_range=self.dataset.value_range())
-        else:
-            plot_points_2d(run, samples, self.dataset, name=name, title=title)
-
-    def save_pictures(self, run, rng):
-        samples = getattr(self, "evaluated", None)
-        self.plot_samples(run, self.sample(2500) if samples is None else samples)
+    def samples_picture(self, samples, name="samples.png"):
+        return samples_picture(samples, self.dataset, name,
+                               f"GAN ({self.config['loss']}) on {self.dataset.name}")

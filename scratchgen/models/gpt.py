@@ -39,7 +39,6 @@ residual branch (attention W^O and the MLP's W_2) ~ N(0, 0.02 / sqrt(2 L)), "to 
 the accumulation on the residual path with model depth" (Radford et al. 2019, section 2.3).
 """
 import math
-import textwrap
 
 import numpy as np
 
@@ -49,7 +48,8 @@ from ..data import text_batches
 from ..engine import random as sg_random
 from ..engine.function import no_grad
 from ..nn import init
-from .base import GenerativeModel
+from .base import Evaluation, GenerativeModel, Picture, no_progress
+from .options import Option
 
 INIT_STD = 0.02
 
@@ -190,24 +190,29 @@ class GPT(GenerativeModel):
     description = "character-level decoder-only transformer (GPT) on pydoc or --text-file"
     dataset_kinds = ("text",)
     default_dataset = "pydoc"
-    defaults = {"steps": 1000, "batch_size": 32, "lr": 3e-3, "checkpoint_every": 250}
-    options = {
-        "layers": {"default": 4, "help": "transformer blocks L"},
-        "d_model": {"default": 128, "help": "width d of the residual stream"},
-        "heads": {"default": 4, "help": "attention heads (d_model must divide by it)"},
-        "block_size": {"default": 64, "help": "context length T in characters"},
-        "dropout": {"default": 0.0, "help": "residual and embedding dropout"},
-        "weight_decay": {"default": 0.1, "help": "AdamW decoupled weight decay (matrices)"},
-        "warmup": {"default": 100, "help": "linear warm-up steps of the learning rate"},
-        "min_lr": {"default": 3e-4, "help": "learning rate at the end of the cosine decay"},
-        "beta2": {"default": 0.99, "help": "AdamW beta2"},
-        "grad_clip": {"default": 1.0, "help": "clip the gradients' global norm to this "
-                                             "(0: no clipping)"},
-        "tie_weights": {"default": False, "help": "share the token embedding and output head"},
-        "dtype": {"default": "float32", "choices": ["float32", "float64"],
-                  "help": "parameter dtype (float64 for exact comparisons)"},
-        "eval_batch": {"default": 64, "help": "windows per forward pass in evaluation"},
-    }
+    options = (
+        Option("steps", 1000, "total optimisation steps"),
+        Option("batch_size", 32, "windows per minibatch"),
+        Option("lr", 3e-3, "peak learning rate (after the warm-up)", minimum=0.0),
+        Option("checkpoint_every", 250, "steps between checkpoints"),
+        Option("layers", 4, "transformer blocks L"),
+        Option("d_model", 128, "width d of the residual stream"),
+        Option("heads", 4, "attention heads (d_model must divide by it)"),
+        Option("block_size", 64, "context length T in characters"),
+        Option("dropout", 0.0, "residual and embedding dropout", minimum=0.0, maximum=1.0),
+        Option("weight_decay", 0.1, "AdamW decoupled weight decay (matrices)", minimum=0.0),
+        Option("warmup", 100, "linear warm-up steps of the learning rate", minimum=0),
+        Option("min_lr", 3e-4, "learning rate at the end of the cosine decay", minimum=0.0),
+        Option("beta2", 0.99, "AdamW beta2", minimum=0.0),
+        Option("grad_clip", 1.0, "clip the gradients' global norm to this (0: no clipping)",
+               minimum=0.0),
+        Option("tie_weights", False, "share the token embedding and output head"),
+        Option("dtype", "float32", "parameter dtype (float64 for exact comparisons)",
+               choices=("float32", "float64")),
+        Option("eval_batch", 64, "windows per forward pass in evaluation"),
+    )
+    sample_options = ("prompt", "temperature", "top_k")
+    sample_formats = (".txt", ".png")
 
     def build(self):
         c = self.config
@@ -222,10 +227,10 @@ class GPT(GenerativeModel):
             [{"params": decay, "weight_decay": c["weight_decay"]},
              {"params": rest, "weight_decay": 0.0}],
             lr=c["lr"], betas=(0.9, c["beta2"]))
-        self.schedule = optim.WarmupCosine(self.optimizer, c["warmup"], c["steps"],
-                                           min_lr=c["min_lr"])
         self.networks = {"transformer": self.network}
         self.optimizers = {"adamw": self.optimizer}
+        self.schedulers = {"adamw": optim.lr_scheduler.WarmupCosineLR(
+            self.optimizer, c["warmup"], c["steps"], min_lr=c["min_lr"])}
 
     # ---- training -------------------------------------------------------------------
     def next_batch(self, rng):
@@ -241,24 +246,11 @@ class GPT(GenerativeModel):
         grad_norm = optim.clip_grad_norm_(self.network.parameters(),
                                           self.config["grad_clip"] or math.inf)
         self.optimizer.step()
-        self.schedule.step()  # the learning rate of the next step
+        self.step_schedulers()  # the learning rate of the next step
         return {"loss": loss.item(), "grad_norm": grad_norm}
 
-    def state_dict(self):
-        state = super().state_dict()
-        state["schedule"] = {"last_step": self.schedule.last_step}
-        return state
-
-    def load_state_dict(self, state):
-        super().load_state_dict(state)
-        # The schedule's shape comes from this run's config (--steps may have been raised on
-        # resume); only the position along it comes from the checkpoint.
-        self.schedule.last_step = int(state["schedule"]["last_step"])
-        for group, lr in zip(self.optimizer.param_groups, self.schedule.get_lr()):
-            group["lr"] = lr
-
     # ---- evaluation -------------------------------------------------------------------
-    def split_loss(self, tokens):
+    def split_loss(self, tokens, progress=no_progress):
         """Nats per character on a whole token stream, cut into consecutive windows of
         block_size + 1 characters (the last one shorter): every character after the first
         of each window is predicted once, from the characters before it in its window."""
@@ -270,6 +262,7 @@ class GPT(GenerativeModel):
                 offsets = np.asarray(full[i:i + self.config["eval_batch"]])
                 windows = tokens[offsets[:, None] + np.arange(block + 1)]  # (B, T + 1)
                 total += self._summed_loss(windows)
+                progress("validation loss", i + len(offsets), len(full))
             for s in starts[len(full):]:  # the short last window
                 total += self._summed_loss(tokens[None, s:])
         return total / (len(tokens) - 1)  # every character but the very first, once
@@ -281,13 +274,12 @@ class GPT(GenerativeModel):
         log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
         return float(-np.take_along_axis(log_p, y[..., None], axis=-1).sum())
 
-    def evaluate(self, rng):
+    def evaluate(self, rng, progress=no_progress):
         vocab = len(self.dataset.vocab)
-        self.metrics = {"val_loss": self.split_loss(self.dataset.test),
-                        "bigram_val_loss": bigram_loss(self.dataset.train, self.dataset.test,
-                                                       vocab),
-                        "parameters": self.num_parameters()}
-        return self.metrics
+        return Evaluation({"val_loss": self.split_loss(self.dataset.test, progress),
+                           "bigram_val_loss": bigram_loss(self.dataset.train, self.dataset.test,
+                                                          vocab),
+                           "parameters": self.num_parameters()})
 
     # ---- sampling ---------------------------------------------------------------------
     def next_char_logits(self, ids):
@@ -296,7 +288,8 @@ class GPT(GenerativeModel):
         with no_grad():
             return self.network(context).numpy()[0, -1].astype(np.float64)
 
-    def sample(self, n, prompt="", temperature=1.0, top_k=None, **options):
+    def sample(self, n, prompt="", temperature=1.0, top_k=None, progress=no_progress,
+               **options):
         """The prompt followed by n generated characters, as a string.
 
         Each character is drawn from softmax(logits / temperature), restricted to the top_k
@@ -320,44 +313,31 @@ class GPT(GenerativeModel):
                 logits = np.where(logits < kth, -np.inf, logits)
             p = np.exp(logits - logits.max())
             ids.append(int(rng.choice(len(p), p=p / p.sum())))
+            progress("characters", len(ids) - len(start), n)
         text = self.dataset.decode(ids)
         return text if prompt else text[len(start):]
 
     # ---- pictures ---------------------------------------------------------------------
     PICTURE_SAMPLES = (("def ", 0.8, 20), ("", 1.0, None))  # (prompt, temperature, top_k)
 
-    def save_pictures(self, run, rng):
+    def pictures(self, rng, evaluation):
         """samples.txt and samples.png: a prompted sample at temperature 0.8 with top-k 20,
         and an unprompted one from the model's own distribution (temperature 1)."""
         parts = []
         for prompt, temperature, top_k in self.PICTURE_SAMPLES:
             text = self.sample(600, prompt=prompt, temperature=temperature, top_k=top_k)
             parts.append((f"prompt {prompt!r}, temperature {temperature}, top-k {top_k}", text))
-        from ..serialization import atomic_write
-        atomic_write(run.file("samples.txt"),
-                     "".join(f"=== {title} ===\n{text}\n\n" for title, text in parts))
-        self.plot_samples(run, parts)
+        text_file = Picture("samples.txt", "file",
+                            "".join(f"=== {title} ===\n{text}\n\n" for title, text in parts))
+        return [text_file, self.samples_picture(parts, metrics=evaluation.metrics)]
 
-    def plot_samples(self, run, samples, name="samples.png"):
-        """Text rendered in a monospace font. samples: a string or [(title, text), ...]."""
-        from ..training.pictures import close, new_figure
+    def samples_picture(self, samples, name="samples.png", metrics=None):
+        """Text set in a monospace font. samples: a string or [(title, text), ...]."""
         if isinstance(samples, str):
             samples = [("sample", samples)]
         c = self.config
-        lines = []
-        for title, text in samples:
-            lines += [f"--- {title} ---"]
-            for line in text.expandtabs(4).split("\n"):
-                lines += textwrap.wrap(line, 100, drop_whitespace=False) or [""]
-            lines += [""]
-        fig, ax = new_figure(figsize=(8.5, 0.17 * len(lines) + 0.6))
-        ax.axis("off")
-        ax.text(0, 1, "\n".join(lines), family="monospace", fontsize=8, va="top",
-                transform=ax.transAxes, parse_math=False)
-        scores = getattr(self, "metrics", None)
-        scores = (f"; val_loss {scores['val_loss']:.3f} nats/char (bigram "
-                  f"{scores['bigram_val_loss']:.3f})" if scores else "")
-        ax.set_title(f"gpt ({c['layers']} layers x {c['d_model']}, block {c['block_size']}) "
-                     f"on {self.dataset.name}{scores}: generated text", loc="left", fontsize=10)
-        run.save_figure(name, fig)
-        close(fig)
+        scores = (f"; val_loss {metrics['val_loss']:.3f} nats/char (bigram "
+                  f"{metrics['bigram_val_loss']:.3f})" if metrics else "")
+        return Picture(name, "text", samples,
+                       title=f"gpt ({c['layers']} layers x {c['d_model']}, block "
+                             f"{c['block_size']}) on {self.dataset.name}{scores}: generated text")

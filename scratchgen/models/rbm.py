@@ -67,8 +67,8 @@ from .. import functional as F
 from .. import nn, optim
 from ..engine import random as sg_random
 from ..engine.tensor import Tensor
-from ..training import pictures
-from .base import GenerativeModel
+from .base import Evaluation, GenerativeModel, Picture, no_progress
+from .options import Option
 
 EXACT_MAX_HIDDEN = 20  # 2^20 hidden states x 64 pixels: a few seconds of enumeration
 
@@ -162,7 +162,7 @@ def annealing_schedule(n_betas):
                            np.linspace(0.9, 1.0, n_betas - n1 - n2)])
 
 
-def ais_log_partition(W, b, c, base_bias, betas, n_chains, rng):
+def ais_log_partition(W, b, c, base_bias, betas, n_chains, rng, progress=no_progress):
     """Annealed importance sampling estimate of log Z (Neal 2001; S&M 2008).
 
     Returns (log Z estimate, its standard error in nats, the log weights (n_chains,)).
@@ -175,7 +175,9 @@ def ais_log_partition(W, b, c, base_bias, betas, n_chains, rng):
     # v_1 ~ p_A, the base-rate model: independent pixels with log-odds b_A
     v = bernoulli(np.broadcast_to(sigmoid(base_bias), (n_chains, len(base_bias))), rng)
     log_w = np.zeros(n_chains)
-    for beta_prev, beta in zip(betas[:-1], betas[1:]):
+    for k, (beta_prev, beta) in enumerate(zip(betas[:-1], betas[1:])):
+        if k % 100 == 0:
+            progress("AIS", k, len(betas) - 1)
         hidden_input = v @ W + c  # (M, H): c_j + W_j.v, used by both terms and the move
         # log w += log p*_k(v_k) - log p*_(k-1)(v_k); the linear terms differ by
         # (beta_k - beta_(k-1)) (b - b_A).v
@@ -187,6 +189,7 @@ def ais_log_partition(W, b, c, base_bias, betas, n_chains, rng):
             h = bernoulli(sigmoid(beta * hidden_input), rng)  # (M, H)
             v = sample_visible(h, W, b, rng, beta, base_bias)  # (M, V)
     # Z_0 = Z_A 2^H: at beta = 0 the pixels follow p_A and the H hidden units are free coins
+    progress("AIS", len(betas) - 1, len(betas) - 1)
     log_z_base = np.logaddexp(0.0, base_bias).sum() + W.shape[1] * math.log(2.0)
     log_mean_w = logsumexp(log_w) - math.log(n_chains)
     w = np.exp(log_w - log_mean_w)  # weights relative to their mean
@@ -262,63 +265,59 @@ class RBM(GenerativeModel):
     description = "Bernoulli RBM (CD-k or PCD), exact and AIS log-likelihood, on binary images"
     dataset_kinds = ("image",)
     default_dataset = "digits-binary"
-    defaults = {"steps": 30000, "batch_size": 20, "lr": 0.05}
-    options = {
-        "hidden": {"default": 16, "help": "number of hidden units H (exact log Z when H <= 20)"},
-        "k": {"default": 1, "help": "Gibbs sweeps per update: CD-k, or PCD-k (k sweeps of the "
-                                    "persistent chains)"},
-        "pcd": {"default": True,
-                "help": "persistent CD (Tieleman 2008); --no-pcd gives CD-k from the data"},
-        "momentum": {"default": 0.5, "help": "SGD momentum"},
-        "weight_decay": {"default": 0.0, "help": "L2 weight decay on W (not on the biases)"},
-        "lr_decay": {"default": True,
-                     "help": "decay the learning rate linearly to 0 over --steps (Tieleman 2008)"},
-        "gibbs_steps": {"default": 1000, "help": "Gibbs sweeps per chain for samples and pictures"},
-        "ais_chains": {"default": 500, "help": "AIS: number of independent annealing runs"},
-        "ais_betas": {"default": 10000, "help": "AIS: number of inverse temperatures"},
-    }
+    options = (
+        Option("steps", 30000, "total optimisation steps"),
+        Option("batch_size", 20, "minibatch size (and persistent chains)"),
+        Option("lr", 0.05, "learning rate", minimum=0.0),
+        Option("hidden", 16, "number of hidden units H (exact log Z when H <= 20)"),
+        Option("k", 1, "Gibbs sweeps per update: CD-k, or PCD-k (k sweeps of the persistent "
+                       "chains)"),
+        Option("pcd", True, "persistent CD (Tieleman 2008); --no-pcd gives CD-k from the data"),
+        Option("momentum", 0.5, "SGD momentum", minimum=0.0),
+        Option("weight_decay", 0.0, "L2 weight decay on W (not on the biases)", minimum=0.0),
+        Option("lr_decay", True, "decay the learning rate linearly to 0 over --steps "
+                                 "(Tieleman 2008)"),
+        Option("gibbs_steps", 1000, "Gibbs sweeps per chain for samples and pictures"),
+        Option("ais_chains", 500, "AIS: number of independent annealing runs"),
+        Option("ais_betas", 10000, "AIS: number of inverse temperatures", minimum=2),
+    )
+    sample_options = ("gibbs_steps",)
 
     def build(self):
-        c = self.config
+        config = self.config
         self.threshold = binarizing_threshold(self.dataset.train)
         self.train_data = binarize(self.dataset.train, self.threshold)  # (N, V) in {0, 1}
         self.test_data = binarize(self.dataset.test, self.threshold)
         self.base_bias = base_rate_bias(self.train_data)  # (V,), float64
-        n_chains = c["batch_size"] if c["pcd"] else 0
-        self.rbm = RBMNetwork(self.train_data.shape[1], c["hidden"], self.base_bias, n_chains)
+        n_chains = config["batch_size"] if config["pcd"] else 0
+        self.rbm = RBMNetwork(self.train_data.shape[1], config["hidden"], self.base_bias,
+                              n_chains)
         self.networks = {"rbm": self.rbm}
         # weight decay on W only, not on the biases (Hinton's guide, section 10)
-        groups = [{"params": [self.rbm.weight], "weight_decay": c["weight_decay"]},
+        groups = [{"params": [self.rbm.weight], "weight_decay": config["weight_decay"]},
                   {"params": [self.rbm.visible_bias, self.rbm.hidden_bias], "weight_decay": 0.0}]
-        self.optimizers = {"rbm": optim.SGD(groups, lr=c["lr"], momentum=c["momentum"])}
-        self.steps_done = 0  # for the learning-rate decay; saved with the state
+        self.optimizers = {"rbm": optim.SGD(groups, lr=config["lr"],
+                                            momentum=config["momentum"])}
+        if config["lr_decay"]:  # linearly from lr at the first step towards 0 after the last
+            steps = config["steps"]
+            self.schedulers = {"rbm": optim.lr_scheduler.LambdaLR(
+                self.optimizers["rbm"], lambda t: 1.0 - t / steps)}
 
     # ---- training -------------------------------------------------------------------
     def train_step(self, batch):
-        c, rng = self.config, sg_random.generator()
-        W, b, hbias = self.rbm.arrays()
+        k, rng = self.config["k"], sg_random.generator()
+        W, b, c = self.rbm.arrays()
         v_data = binarize(batch, self.threshold)  # (B, V)
-        if c["pcd"]:
+        if self.config["pcd"]:
             chains = self.rbm.persistent_chains
-            v_model = gibbs_chain(chains.data, W, b, hbias, c["k"], rng)  # continue the chains
+            v_model = gibbs_chain(chains.data, W, b, c, k, rng)  # continue the chains
             chains.data[...] = v_model
         else:
-            v_model = gibbs_chain(v_data, W, b, hbias, c["k"], rng)  # CD-k: start at the data
-        optimizer = self.optimizers["rbm"]
-        if c["lr_decay"]:  # linearly from lr at the first step towards 0 after the last
-            for group in optimizer.param_groups:
-                group["lr"] = c["lr"] * (1.0 - self.steps_done / c["steps"])
+            v_model = gibbs_chain(v_data, W, b, c, k, rng)  # CD-k: start at the data
         loss = self.rbm.contrastive_gradients(v_data, v_model)
-        optimizer.step()
-        self.steps_done += 1
+        self.optimizers["rbm"].step()
+        self.step_schedulers()
         return {"loss": loss}
-
-    def state_dict(self):
-        return {**super().state_dict(), "steps_done": self.steps_done}
-
-    def load_state_dict(self, state):
-        super().load_state_dict(state)
-        self.steps_done = int(state["steps_done"])
 
     # ---- sampling -------------------------------------------------------------------
     def run_chains(self, n, sweeps, snapshots=()):
@@ -336,78 +335,60 @@ class RBM(GenerativeModel):
     def as_images(self, rows):
         return rows.reshape((len(rows),) + tuple(self.dataset.shape)).astype(np.float32)
 
-    def sample(self, n, gibbs_steps=None, **options):
+    def sample(self, n, gibbs_steps=None, progress=no_progress, **options):
         """n binary images (n, 1, H, W), each the end of its own long Gibbs chain."""
         v, _ = self.run_chains(n, gibbs_steps or self.config["gibbs_steps"])
         return self.as_images(v)
 
     # ---- evaluation -----------------------------------------------------------------
-    def evaluate(self, rng):
-        c = self.config
-        W, b, hbias = self.rbm.arrays(np.float64)
-        test_neg_f = -free_energy(self.test_data.astype(np.float64), W, b, hbias).mean()
-        train_neg_f = -free_energy(self.train_data.astype(np.float64), W, b, hbias).mean()
+    def evaluate(self, rng, progress=no_progress):
+        config = self.config
+        W, b, c = self.rbm.arrays(np.float64)
+        test_neg_f = -free_energy(self.test_data.astype(np.float64), W, b, c).mean()
+        train_neg_f = -free_energy(self.train_data.astype(np.float64), W, b, c).mean()
         metrics = {}
-        if c["hidden"] <= EXACT_MAX_HIDDEN:
-            log_z = log_partition_exact(W, b, hbias)
+        if config["hidden"] <= EXACT_MAX_HIDDEN:
+            log_z = log_partition_exact(W, b, c)
             metrics.update(log_z_exact=log_z, test_loglik_exact=float(test_neg_f - log_z),
                            train_loglik_exact=float(train_neg_f - log_z))
         log_z_ais, standard_error, _ = ais_log_partition(
-            W, b, hbias, self.base_bias, annealing_schedule(c["ais_betas"]), c["ais_chains"],
-            sg_random.generator())
+            W, b, c, self.base_bias, annealing_schedule(config["ais_betas"]),
+            config["ais_chains"], sg_random.generator(), progress=progress)
         metrics.update(log_z_ais=log_z_ais, log_z_ais_stderr=standard_error,
                        test_loglik_ais=float(test_neg_f - log_z_ais),
                        train_loglik_ais=float(train_neg_f - log_z_ais))
-        return metrics
+        return Evaluation(metrics)
 
     # ---- pictures -------------------------------------------------------------------
-    def plot_samples(self, run, samples, name="samples.png"):
+    def samples_picture(self, samples, name="samples.png"):
         """Test images beside samples, each sample the end of its own long Gibbs chain."""
-        c = self.config
+        config = self.config
         test = self.as_images(self.test_data[:len(samples)])
-        fig, axes = pictures.new_figure(1, 2, figsize=(9, 4.9))
-        show_images(axes[0], test, f"{len(test)} test images")
-        show_images(axes[1], samples, f"{len(samples)} samples, {c['gibbs_steps']} Gibbs "
-                    "sweeps per chain")
-        fig.suptitle(f"RBM with {c['hidden']} hidden units, trained by "
-                     f"{'PCD' if c['pcd'] else 'CD'}-{c['k']}, on {self.dataset.name}")
-        run.save_figure(name, fig)
-        pictures.close(fig)
+        return Picture(name, "panels", [
+            (f"{len(test)} test images", test),
+            (f"{len(samples)} samples, {config['gibbs_steps']} Gibbs sweeps per chain", samples)],
+            title=f"RBM with {config['hidden']} hidden units, trained by "
+                  f"{'PCD' if config['pcd'] else 'CD'}-{config['k']}, on {self.dataset.name}")
 
-    def plot_filters(self, run, name="filters.png"):
-        """One picture per hidden unit j: its weights W[:, j] over the image, each scaled by
+    def filters(self):
+        """One image per hidden unit j: its weights W[:, j] over the image, each scaled by
         its own largest |weight| (red positive, blue negative, white zero)."""
         W = self.rbm.arrays(np.float64)[0]  # (V, H)
         filters = self.as_images(W.T)  # (H, 1, h, w)
         filters = filters / (np.abs(filters).max(axis=(1, 2, 3), keepdims=True) + 1e-12)
-        fig, ax = pictures.new_figure(figsize=(5, 5.3))
-        show_images(ax, (filters + 1) / 2, f"weights of the {W.shape[1]} hidden units",
-                    nrow=int(math.ceil(math.sqrt(W.shape[1]))), cmap="RdBu_r")
-        run.save_figure(name, fig)
-        pictures.close(fig)
+        return Picture("filters.png", "images", filters, value_range=(-1.0, 1.0),
+                       cmap="RdBu_r", title=f"weights of the {W.shape[1]} hidden units")
 
-    def plot_chains(self, run, name="chains.png", n=8):
+    def chains(self, n=8):
         """n Gibbs chains (rows) from the base-rate start, after 0, 1, 3, 10, ... sweeps."""
         sweeps = self.config["gibbs_steps"]
         marks = sorted({0, sweeps} | {s for s in (1, 3, 10, 30, 100, 300, 1000, 3000, 10000)
                                       if s < sweeps})
         _, kept = self.run_chains(n, sweeps, snapshots=marks)
         grid = np.stack([kept[m] for m in marks], axis=1).reshape(n * len(marks), -1)
-        fig, ax = pictures.new_figure(figsize=(0.8 * len(marks) + 0.5, 0.8 * n + 0.6))
-        show_images(ax, self.as_images(grid), "Gibbs chains after "
-                    + ", ".join(str(m) for m in marks) + " sweeps", nrow=len(marks))
-        run.save_figure(name, fig)
-        pictures.close(fig)
+        return Picture("chains.png", "images", self.as_images(grid), nrow=len(marks),
+                       value_range=(0.0, 1.0), title="Gibbs chains after "
+                       + ", ".join(str(m) for m in marks) + " sweeps")
 
-    def save_pictures(self, run, rng):
-        self.plot_samples(run, self.sample(64))
-        self.plot_filters(run)
-        self.plot_chains(run)
-
-
-def show_images(ax, images, title, nrow=8, cmap="gray"):
-    """Draw (N, 1, h, w) images with values in [0, 1] as one mosaic on a matplotlib axis."""
-    ax.imshow(pictures.tile_images(images, nrow), cmap=cmap, vmin=0, vmax=1,
-              interpolation="nearest")
-    ax.set_title(title, fontsize=9)
-    ax.set_axis_off()
+    def pictures(self, rng, evaluation):
+        return [self.samples_picture(self.sample(64)), self.filters(), self.chains()]

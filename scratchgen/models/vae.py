@@ -57,14 +57,16 @@ from statistics import NormalDist
 import numpy as np
 
 from .. import functional as F
-from .. import nn, optim
+from .. import optim
 from ..engine import random as sg_random
 from ..engine.function import no_grad
 from ..engine.tensor import Tensor
+from ..metrics import standard_error
 from ..metrics.images import image_metrics
-from ..training.pictures import plot_image_grid
-from .base import GenerativeModel
-from .common import mlp
+from .base import Evaluation, GenerativeModel, Picture, no_progress
+from .options import Option, positive_ints
+from .vae_networks import ConvDecoder, ConvEncoder, GaussianNoise, MLPDecoder, MLPEncoder, \
+    cast_parameters
 
 LOG_2PI = math.log(2 * math.pi)
 NOISE_LR_FACTOR = 10  # learning rate of the Gaussian decoder's log sigma_x^2, relative to lr
@@ -104,108 +106,6 @@ def gaussian_log_likelihood(mean, logvar, x):
     return -0.5 * per_pixel.reshape(per_pixel.shape[0], -1).sum(axis=1)
 
 
-# ---- networks ----------------------------------------------------------------------------------
-class MLPEncoder(nn.Module):
-    """q(z|x) for flat images: x (B, C, H, W) -> (B, D) -> two ReLU layers -> mu, logvar (B, L)."""
-
-    def __init__(self, image_shape, hidden, latent_dim):
-        super().__init__()
-        pixels = math.prod(image_shape)
-        self.body = mlp([pixels, hidden, hidden], final_activation=nn.ReLU)
-        self.mu = nn.Linear(hidden, latent_dim)
-        self.logvar = nn.Linear(hidden, latent_dim)  # log sigma^2
-
-    def forward(self, x):
-        h = self.body(x.reshape(x.shape[0], -1))  # (B, D) -> (B, hidden)
-        return self.mu(h), self.logvar(h)         # (B, L), (B, L)
-
-
-class MLPDecoder(nn.Module):
-    """p(x|z) parameters: z (B, L) -> two ReLU layers -> (B, C, H, W) (logits or means)."""
-
-    def __init__(self, image_shape, hidden, latent_dim):
-        super().__init__()
-        self.image_shape = tuple(image_shape)
-        self.net = mlp([latent_dim, hidden, hidden, math.prod(image_shape)])
-
-    def forward(self, z):
-        return self.net(z).reshape(z.shape[0], *self.image_shape)  # (B, D) -> (B, C, H, W)
-
-
-class ConvEncoder(nn.Module):
-    """q(z|x) for images with even H, W:
-        (B, C, H, W) -conv3x3-> (B, c, H, W) -conv4x4/2-> (B, 2c, H/2, W/2)
-        -flatten-> (B, 2c H W / 4) -linear-> (B, hidden) -> mu, logvar (B, L)."""
-
-    def __init__(self, image_shape, channels, hidden, latent_dim):
-        super().__init__()
-        c_in, height, width = image_shape
-        if height % 2 or width % 2:
-            raise ValueError(f"the conv VAE needs even image sides, got {height}x{width}")
-        self.features = nn.Sequential(
-            nn.Conv2d(c_in, channels, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(channels, 2 * channels, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(2 * channels * (height // 2) * (width // 2), hidden), nn.ReLU())
-        self.mu = nn.Linear(hidden, latent_dim)
-        self.logvar = nn.Linear(hidden, latent_dim)  # log sigma^2
-
-    def forward(self, x):
-        h = self.features(x)                  # (B, C, H, W) -> (B, hidden)
-        return self.mu(h), self.logvar(h)     # (B, L), (B, L)
-
-
-class ConvDecoder(nn.Module):
-    """The mirror image of ConvEncoder:
-        z (B, L) -linear-> (B, hidden) -linear-> (B, 2c, H/2, W/2)
-        -conv_transpose4x4/2-> (B, c, H, W) -conv3x3-> (B, C, H, W)."""
-
-    def __init__(self, image_shape, channels, hidden, latent_dim):
-        super().__init__()
-        c_in, height, width = image_shape
-        self.grid = (2 * channels, height // 2, width // 2)
-        self.fc = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(),
-                                nn.Linear(hidden, math.prod(self.grid)), nn.ReLU())
-        self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(2 * channels, channels, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(channels, c_in, 3, padding=1))
-
-    def forward(self, z):
-        h = self.fc(z).reshape(z.shape[0], *self.grid)  # (B, L) -> (B, 2c, H/2, W/2)
-        return self.deconv(h)                           # -> (B, C, H, W)
-
-
-class GaussianNoise(nn.Module):
-    """The decoder's pixel noise: log sigma_x^2, one scalar for all pixels, learned (a
-    Parameter, trained with the rest) or fixed (a constant)."""
-
-    def __init__(self, fixed_variance=None):
-        super().__init__()
-        self.learned = fixed_variance is None
-        if self.learned:
-            self.logvar = nn.Parameter(np.zeros(1, dtype=np.float32))  # sigma_x^2 = 1 at start
-        elif fixed_variance <= 0:
-            raise ValueError(f"--fixed-variance must be positive, got {fixed_variance}")
-        else:
-            self.fixed_logvar = math.log(fixed_variance)
-
-    def forward(self, like):
-        """log sigma_x^2 as a one-element Tensor (of `like`'s dtype when fixed)."""
-        if self.learned:
-            return self.logvar
-        return Tensor(np.full(1, self.fixed_logvar, dtype=like.dtype))
-
-    def variance(self):
-        """sigma_x^2 as a float."""
-        return math.exp(float(self.logvar.data[0]) if self.learned else self.fixed_logvar)
-
-
-def cast_parameters(module, dtype):
-    """Convert every parameter of `module` to `dtype` in place (float64 for exact checks)."""
-    for p in module.parameters():
-        p.data = p.data.astype(dtype)
-
-
 # ---- the model -----------------------------------------------------------------------------------
 class VAE(GenerativeModel):
     name = "vae"
@@ -213,28 +113,27 @@ class VAE(GenerativeModel):
                    "digits-binary, conv + Gaussian on digits; ELBO and IWAE bounds")
     dataset_kinds = ("image",)
     default_dataset = "digits-binary"
-    defaults = {"steps": 3000, "batch_size": 100, "lr": 1e-3}
-    options = {
-        "latent_dim": {"default": 8, "help": "dimension of z (2 gives a 2D latent-grid picture)"},
-        "hidden": {"default": 256, "help": "width of the hidden (fully connected) layers"},
-        "channels": {"default": 8, "help": "conv model: channels of the first conv layer"},
-        "architecture": {"default": "auto", "choices": ["auto", "mlp", "conv"],
-                         "help": "auto: mlp for binary images, conv for grey ones"},
-        "likelihood": {"default": "auto", "choices": ["auto", "bernoulli", "gaussian"],
-                       "help": "p(x|z); auto: bernoulli for binary images, gaussian otherwise"},
-        "fixed_variance": {"default": None, "type": float,
-                           "help": "gaussian: fix the pixel variance sigma_x^2 (default: learned)"},
-        "dequantize": {"default": True,
-                       "help": "gaussian: train on x + uniform noise of one grey level"},
-        "iwae_samples": {"default": "1,5,50,500",
-                         "help": "evaluation: the k of the importance-weighted bounds, "
-                                 "comma-separated"},
-        "elbo_samples": {"default": 500,
-                         "help": "evaluation: z samples per test image for the ELBO's "
-                                 "reconstruction term"},
-        "dtype": {"default": "float32", "choices": ["float32", "float64"],
-                  "help": "parameter and compute precision"},
-    }
+    options = (
+        Option("steps", 3000, "total optimisation steps"),
+        Option("batch_size", 100, "minibatch size"),
+        Option("lr", 1e-3, "learning rate", minimum=0.0),
+        Option("latent_dim", 8, "dimension of z (2 gives a 2D latent-grid picture)"),
+        Option("hidden", 256, "width of the hidden (fully connected) layers"),
+        Option("channels", 8, "conv model: channels of the first conv layer"),
+        Option("architecture", "auto", "auto: mlp for binary images, conv for grey ones",
+               choices=("auto", "mlp", "conv")),
+        Option("likelihood", "auto", "p(x|z); auto: bernoulli for binary images, gaussian "
+                                     "otherwise", choices=("auto", "bernoulli", "gaussian")),
+        Option("fixed_variance", None, "gaussian: fix the pixel variance sigma_x^2 (default: "
+                                       "learned)", type=float, minimum=1e-12),
+        Option("dequantize", True, "gaussian: train on x + uniform noise of one grey level"),
+        Option("iwae_samples", "1,5,50,500", "evaluation: the k of the importance-weighted "
+                                             "bounds, comma-separated", validate=positive_ints),
+        Option("elbo_samples", 500, "evaluation: z samples per test image for the ELBO's "
+                                    "reconstruction term"),
+        Option("dtype", "float32", "parameter and compute precision",
+               choices=("float32", "float64")),
+    )
 
     def build(self):
         c, shape = self.config, tuple(self.dataset.shape)
@@ -246,7 +145,7 @@ class VAE(GenerativeModel):
                              "is grey-level: use --likelihood gaussian or --dataset digits-binary")
         self.architecture = c["architecture"] if c["architecture"] != "auto" else (
             "mlp" if self.likelihood == "bernoulli" else "conv")
-        self.iwae_ks = parse_sample_counts(c["iwae_samples"])
+        self.iwae_ks = positive_ints(c["iwae_samples"])
         self.dtype = np.dtype(c["dtype"])
         levels = np.unique(self.dataset.train)
         self.level_spacing = float(np.diff(levels).min()) if len(levels) > 1 else 1.0
@@ -337,7 +236,7 @@ class VAE(GenerativeModel):
                      + standard_normal_log_density(z) - log_normal(z, mu, logvar))
             return log_w.numpy().astype(np.float64)
 
-    def iwae_bound(self, images, k, repeats=1, rows_per_pass=5000):
+    def iwae_bound(self, images, k, repeats=1, rows_per_pass=5000, progress=no_progress):
         """Per-image L_k = logsumexp_i(log w_i) - log k   (Burda et al. 2016, eq. (8)),
         images (N, C, H, W) -> (N,) in nats. Each image gets `repeats` independent sets of k
         fresh samples, and the estimate is the mean of their L_k: the same expectation with
@@ -349,9 +248,10 @@ class VAE(GenerativeModel):
             log_w = self.log_importance_weights(x, k * repeats).reshape(len(x), repeats, k)
             per_set = Tensor(log_w).logsumexp(axis=2).numpy() - math.log(k)  # (n, repeats)
             bounds.append(per_set.mean(axis=1))
+            progress(f"IWAE bound, k={k}", start + len(x), len(images))
         return np.concatenate(bounds)
 
-    def elbo(self, images, samples, rows_per_pass=5000):
+    def elbo(self, images, samples, rows_per_pass=5000, progress=no_progress):
         """Per-image ELBO by K&W eq. (10) with L = `samples` draws of z for the reconstruction
         term and the closed-form KL: images (N, C, H, W) -> (N,) in nats."""
         chunk = max(1, rows_per_pass // samples)
@@ -363,24 +263,25 @@ class VAE(GenerativeModel):
                 reconstruction = self.log_likelihood_of_samples(z, x).mean(axis=1)  # (n,)
                 kl = F.gaussian_kl(mu[:, 0], logvar[:, 0])                         # (n,)
                 bounds.append((reconstruction - kl).numpy().astype(np.float64))
+                progress("ELBO", start + len(x), len(images))
         return np.concatenate(bounds)
 
     # ---- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, rng):
+    def evaluate(self, rng, progress=no_progress):
         """Test-split bounds in nats per image (higher is better): test_elbo and test_iwae_k,
         each with its standard error over images, and the independent-pixel baseline; and
         on labelled data the image metrics of decoded samples (fd, fd_floor,
         classifier_entropy: scratchgen.metrics.images)."""
         test = self.dataset.test
         metrics = {}
-        elbo = self.elbo(test, self.config["elbo_samples"])
+        elbo = self.elbo(test, self.config["elbo_samples"], progress=progress)
         metrics["test_elbo"] = float(elbo.mean())
         metrics["test_elbo_stderr"] = standard_error(elbo)
         most = max(self.iwae_ks)
         for k in self.iwae_ks:
             # every bound averages most // k independent estimates: about the same number of
             # samples, hence of decoder passes, per bound
-            bound = self.iwae_bound(test, k, repeats=max(1, most // k))
+            bound = self.iwae_bound(test, k, repeats=max(1, most // k), progress=progress)
             metrics[f"test_iwae_{k}"] = float(bound.mean())
             metrics[f"test_iwae_{k}_stderr"] = standard_error(bound)
         metrics["baseline_loglik"] = float(self.independent_pixel_baseline().mean())
@@ -388,7 +289,7 @@ class VAE(GenerativeModel):
             metrics["pixel_variance"] = self.noise.variance()
         if self.dataset.train_labels is not None:  # fd, fd_floor, classifier_entropy
             metrics.update(image_metrics(self.sample(len(self.dataset.train)), self.dataset))
-        return metrics
+        return Evaluation(metrics)
 
     def independent_pixel_baseline(self):
         """Test log-likelihood (N,) of the model in which the pixels are independent, fitted
@@ -418,7 +319,7 @@ class VAE(GenerativeModel):
                 decoded = decoded.sigmoid()
             return decoded.numpy()
 
-    def sample(self, n, draw_pixels=False, **options):
+    def sample(self, n, draw_pixels=False, progress=no_progress, **options):
         """n images decoded from z ~ N(0, I): the decoder's mean E[x|z] (what VAE papers show),
         or with draw_pixels=True a draw x ~ p(x|z) (binary pixels, or mean + Gaussian noise)."""
         latent = self.config["latent_dim"]
@@ -439,9 +340,9 @@ class VAE(GenerativeModel):
         return (f"VAE ({self.architecture}, {self.likelihood}, latent {c['latent_dim']}) "
                 f"on {self.dataset.name}")
 
-    def plot_samples(self, run, samples, name="samples.png"):
-        plot_image_grid(run, samples[:100], name=name, nrow=10, value_range=self.value_range(),
-                        title=f"{self.title()}\ndecoder means E[x|z], z ~ N(0, I)")
+    def samples_picture(self, samples, name="samples.png"):
+        return Picture(name, "images", samples[:100], value_range=self.value_range(),
+                       title=f"{self.title()}\ndecoder means E[x|z], z ~ N(0, I)")
 
     def reconstructions(self, images):
         """Decoder means at the encoder means, images (n, C, H, W) -> (n, C, H, W)."""
@@ -449,21 +350,22 @@ class VAE(GenerativeModel):
             mu, _ = self.encoder(Tensor(images.astype(self.dtype)))
         return self.decode_mean(mu.numpy())
 
-    def save_pictures(self, run, rng):
+    def pictures(self, rng, evaluation):
         """samples.png, reconstructions.png and latent_walk.png."""
-        self.plot_samples(run, self.sample(100))
+        samples = self.samples_picture(self.sample(100))
         test = self.dataset.test
         originals = test[rng.choice(len(test), 40, replace=False)]               # (40, C, H, W)
         recon = self.reconstructions(originals)
         rows = np.stack([originals.reshape(4, 10, *originals.shape[1:]),
                          recon.reshape(4, 10, *originals.shape[1:])], axis=1)     # (4, 2, 10, ...)
-        plot_image_grid(run, rows.reshape(80, *originals.shape[1:]), name="reconstructions.png",
-                        nrow=10, value_range=self.value_range(),
-                        title=f"{self.title()}\nrows 1, 3, 5, 7: test images; rows 2, 4, 6, 8: "
-                              "their reconstructions E[x | z = mu(x)]")
-        self.plot_latent_walk(run, rng)
+        reconstructions = Picture(
+            "reconstructions.png", "images", rows.reshape(80, *originals.shape[1:]), nrow=10,
+            value_range=self.value_range(),
+            title=f"{self.title()}\nrows 1, 3, 5, 7: test images; rows 2, 4, 6, 8: their "
+                  "reconstructions E[x | z = mu(x)]")
+        return [samples, reconstructions, self.latent_walk(rng)]
 
-    def plot_latent_walk(self, run, rng, steps=10):
+    def latent_walk(self, rng, steps=10):
         """latent_dim 2: the decoder over a grid of z at Gaussian quantiles 0.05..0.95 (as
         K&W figure 4). Otherwise: straight lines in z between the encoder means of pairs of
         test images, with the two images at the ends of each row."""
@@ -472,11 +374,10 @@ class VAE(GenerativeModel):
             quantiles = np.linspace(0.05, 0.95, 15)
             axis = np.array([NormalDist().inv_cdf(q) for q in quantiles])
             z = np.stack(np.meshgrid(axis, axis[::-1]), axis=-1).reshape(-1, 2)  # (225, 2)
-            plot_image_grid(run, self.decode_mean(z), name="latent_walk.png", nrow=15,
-                            value_range=self.value_range(),
-                            title=f"{self.title()}\ndecoder means over a grid of z at N(0, 1) "
-                                  "quantiles 0.05..0.95")
-            return
+            return Picture("latent_walk.png", "images", self.decode_mean(z), nrow=15,
+                           value_range=self.value_range(),
+                           title=f"{self.title()}\ndecoder means over a grid of z at N(0, 1) "
+                                 "quantiles 0.05..0.95")
         test, pairs = self.dataset.test, 8
         picked = test[rng.choice(len(test), 2 * pairs, replace=False)]          # (16, C, H, W)
         with no_grad():
@@ -487,23 +388,7 @@ class VAE(GenerativeModel):
         walk = self.decode_mean(z.reshape(-1, latent)).reshape(pairs, steps, *test.shape[1:])
         ends = picked.reshape(pairs, 2, *test.shape[1:])
         rows = np.concatenate([ends[:, :1], walk, ends[:, 1:]], axis=1)  # (pairs, steps + 2, ...)
-        plot_image_grid(run, rows.reshape(-1, *test.shape[1:]), name="latent_walk.png",
-                        nrow=steps + 2, value_range=self.value_range(),
-                        title=f"{self.title()}\neach row: a test image, the decoder along the "
-                              "line between the two encodings, the other test image")
-
-
-def parse_sample_counts(text):
-    """'1,5,50,500' -> [1, 5, 50, 500] (positive, sorted, unique)."""
-    try:
-        ks = sorted({int(part) for part in str(text).split(",") if part.strip()})
-    except ValueError:
-        raise ValueError(f"--iwae-samples must be comma-separated integers, got {text!r}") from None
-    if not ks or ks[0] < 1:
-        raise ValueError(f"--iwae-samples must be positive integers, got {text!r}")
-    return ks
-
-
-def standard_error(values):
-    """Standard error of the mean of per-image values."""
-    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+        return Picture("latent_walk.png", "images", rows.reshape(-1, *test.shape[1:]),
+                       nrow=steps + 2, value_range=self.value_range(),
+                       title=f"{self.title()}\neach row: a test image, the decoder along the "
+                             "line between the two encodings, the other test image")

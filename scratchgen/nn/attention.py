@@ -15,13 +15,15 @@ F.scaled_dot_product_attention for booleans:
 A query whose keys are all masked gets zero attention weights and a zero attention output
 (then out_proj's bias), never NaN: torch 2.13 agrees with need_weights=False and gives NaN
 with need_weights=True.
-"""
-import math
 
+The attention itself (scores, softmax, dropout, weights) is `functional.attention.attend`,
+the path F.scaled_dot_product_attention takes too; this module does the projections, the
+head split and merge, the masks' conversion and the averaging of the weights over heads.
+"""
 from .. import functional as F
-from ..engine.ops.attention import masked_softmax
 from ..engine.tensor import Tensor
 from ..errors import ShapeError
+from ..functional import attention as attention_path
 from ..functional.attention import check_mask_dtype
 from . import init
 from .layers import Linear, empty_parameter, float_dtype, positive_int
@@ -87,18 +89,10 @@ class MultiheadAttention(Module):
         v = self._split_heads(F.linear(value, w_v, b_v))  # (N, H, S, D)
 
         mask = self._additive_mask(attn_mask, key_padding_mask, is_causal, n, l, s, q)
-        dropping = self.training and self.dropout > 0
-        if need_weights or dropping:
-            # Written out, because the weights are wanted or dropout acts on them.
-            scores = (q * (1 / math.sqrt(self.head_dim))) @ k.transpose(0, 1, 3, 2)  # (N,H,L,S)
-            if mask is not None:
-                scores = scores + mask
-            # a row of only -inf (every key masked) gets zero weights, not NaN
-            weights = F.softmax(scores, -1) if mask is None else masked_softmax(scores)
-            weights = F.dropout(weights, self.dropout, dropping)
-            heads = weights @ v                                                    # (N,H,L,D)
-        else:
-            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)      # (N,H,L,D)
+        # the package's one attention path; weights (N, H, L, S) after dropout, or None
+        heads, weights = attention_path.attend(                           # (N, H, L, D)
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            need_weights=need_weights)
 
         concat = heads.transpose(0, 2, 1, 3).reshape(n, l, e)  # (N, L, H, D) -> (N, L, E)
         out = self.out_proj(concat)                            # (N, L, E)

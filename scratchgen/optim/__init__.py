@@ -11,7 +11,7 @@
 from . import lr_scheduler
 from .clip import clip_grad_norm_
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
-from .schedules import WarmupCosine, warmup_cosine
+from .lr_scheduler import WarmupCosineLR, warmup_cosine
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_",
-           "lr_scheduler", "WarmupCosine", "warmup_cosine"]
+           "lr_scheduler", "WarmupCosineLR", "warmup_cosine"]

@@ -26,7 +26,7 @@ from .optimizers import Optimizer, check_number
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
-           "OneCycleLR"]
+           "OneCycleLR", "WarmupCosineLR", "warmup_cosine"]
 
 
 def _check_optimizer(owner, optimizer):
@@ -128,6 +128,13 @@ class LRScheduler:
     def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    def seek(self, epoch):
+        """Jump to step `epoch` and set its lrs from the closed form (scratchgen's; PyTorch
+        spells it `step(epoch)`, now deprecated there). The built-in models resume with it: the
+        shape of a schedule comes from the run's configuration (--steps may have been raised),
+        only the position along it from the checkpoint."""
+        self._update_lr(epoch=_check_int(type(self).__name__, "epoch", epoch, low=0))
+
     # ---- checkpoints --------------------------------------------------------------------
     def state_dict(self):
         """Every attribute but the optimizer, as plain values (a copy)."""
@@ -215,6 +222,49 @@ class LambdaLR(LRScheduler):
         for entry, fn in zip(saved, self.lr_lambdas):
             if entry is not None:
                 fn.__dict__.update(entry)
+
+
+def warmup_cosine(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
+    """The learning rate after `step` optimizer steps, with w = warmup_steps, T = total_steps:
+
+        lr(t) = base_lr * t / w                                                  0 <= t < w
+        lr(t) = min_lr + (base_lr - min_lr) (1 + cos(pi (t - w) / (T - w))) / 2     w <= t < T
+        lr(t) = min_lr                                                           t >= T
+
+    It climbs linearly from 0 to base_lr, reaches base_lr at t = w, and falls along half a
+    cosine (SGDR, Loshchilov & Hutter 2017, eq. 5, one cycle) to min_lr at t = T, as Hugging
+    Face's get_cosine_schedule_with_warmup does.
+    """
+    if step < warmup_steps:
+        return base_lr * step / warmup_steps
+    if step >= total_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)  # 0 -> 1
+    return min_lr + (base_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class WarmupCosineLR(LRScheduler):
+    """lr(t) = warmup_cosine(t, initial_lr, warmup_steps, total_steps, min_lr) for each param
+    group: a linear warm-up, then a cosine decay to min_lr (torch has no single class for it:
+    LambdaLR with that function is the same). Computed in closed form at every step, so it is
+    exact after any number of steps and after seek()."""
+
+    def __init__(self, optimizer, warmup_steps, total_steps, min_lr=0.0, last_epoch=-1):
+        name = "WarmupCosineLR"
+        self.warmup_steps = _check_int(name, "warmup_steps", warmup_steps, low=0)
+        self.total_steps = _check_int(name, "total_steps", total_steps, low=1)
+        if warmup_steps > total_steps:
+            raise ValueError(f"{name}: need warmup_steps <= total_steps, got "
+                             f"warmup_steps={warmup_steps}, total_steps={total_steps}")
+        check_number(name, "min_lr", min_lr)
+        if min_lr < 0:
+            raise ValueError(f"{name}: min_lr must be >= 0, got {min_lr}")
+        self.min_lr = min_lr
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [warmup_cosine(self.last_epoch, base_lr, self.warmup_steps, self.total_steps,
+                              self.min_lr) for base_lr in self.base_lrs]
 
 
 class StepLR(LRScheduler):

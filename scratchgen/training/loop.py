@@ -15,8 +15,9 @@ from .. import data as datasets
 from ..engine import random as sg_random
 from ..errors import ScratchgenError
 from ..models import get_model_class
-from .pictures import plot_losses
-from .progress import Progress
+from .config import make_config, read_config, resume_config  # noqa: F401  (the API)
+from .pictures import draw, plot_losses
+from .progress import Progress, StageProgress
 from .rundir import RunDir
 
 # Offsets that separate the seeds of the three streams derived from the run's one seed.
@@ -29,69 +30,6 @@ class TrainingDiverged(ScratchgenError):
 
 class Interrupted(ScratchgenError):
     """Training stopped by Ctrl-C after saving a checkpoint."""
-
-
-def model_defaults(model_cls):
-    """Every setting with its default: training defaults, then the model's options."""
-    config = {"steps": 1000, "batch_size": 128, "lr": 1e-3, "seed": 0, "device": "cpu",
-              "checkpoint_every": 500, "dataset": model_cls.default_dataset, "data_dir": None,
-              "text_file": None}
-    config.update(model_cls.defaults)
-    config.update({name: spec["default"] for name, spec in model_cls.options.items()})
-    return config
-
-
-def make_config(model, **settings):
-    """The full configuration of a run: defaults overridden by the settings given.
-
-    A model may declare `defaults_when = {condition: {setting: default, ...}}`: defaults that
-    apply when another setting has a value (for example a longer run on grid25). A condition
-    is one (setting, value) pair or a tuple of pairs that must all hold; besides the settings,
-    "dataset_kind" ("2d", "image" or "text") can be tested. Rows apply in order, so a later
-    row wins. Settings given explicitly always win over any default."""
-    model_cls = get_model_class(model)
-    config = model_defaults(model_cls)
-    unknown = set(settings) - set(config) - {"out"}
-    if unknown:
-        raise ValueError(f"unknown settings for model {model!r}: {sorted(unknown)}; "
-                         f"valid: {sorted(config)}")
-    given = {k: v for k, v in settings.items() if v is not None}
-    chosen = {**config, **given}
-    info = datasets.DATASETS.get(chosen["dataset"])
-    chosen["dataset_kind"] = info.kind if info is not None else None
-    for condition, defaults in getattr(model_cls, "defaults_when", {}).items():
-        pairs = condition if isinstance(condition[0], tuple) else (condition,)
-        if all(chosen.get(setting) == value for setting, value in pairs):
-            config.update(defaults)
-    config.update(given)
-    config["model"] = model
-    for name in ("steps", "batch_size", "checkpoint_every"):
-        if config[name] < 1:
-            raise ValueError(f"{name} must be positive, got {config[name]}")
-    if not config.get("out"):
-        config["out"] = str(RunDir.fresh_name(model, config["dataset"]))
-    return config
-
-
-def read_config(run):
-    """config.json of a run. A setting added to the model after the run was made is filled in
-    with its plain default (new options default to the behaviour that came before them)."""
-    config = run.read_json("config.json")
-    if not isinstance(config, dict) or "model" not in config:
-        raise ValueError(f"{run.file('config.json')} is not a scratchgen run configuration")
-    return {**model_defaults(get_model_class(config["model"])), **config}
-
-
-def resume_config(out, steps=None):
-    """The saved configuration of the run in `out`, optionally with more steps."""
-    run = RunDir(out)
-    if not run.file("config.json").exists():
-        raise FileNotFoundError(f"--resume: {out} is not a run directory (no config.json)")
-    config = read_config(run)
-    config["out"] = str(out)  # the run may have been moved since
-    if steps is not None:
-        config["steps"] = steps
-    return config
 
 
 def build(config):
@@ -108,7 +46,8 @@ def build(config):
 
 
 def load_run(path):
-    """(run dir, config, dataset, model) of a saved run, weights loaded from its checkpoint."""
+    """(run dir, config, dataset, model) of a saved run, weights loaded from its checkpoint;
+    run.saved_step is the step the checkpoint was saved at."""
     run = RunDir(path)
     if not run.file("config.json").exists():
         raise FileNotFoundError(f"{path} is not a run directory (no config.json)")
@@ -116,19 +55,28 @@ def load_run(path):
     dataset, model = build(config)
     state = run.load_checkpoint()
     model.load_state_dict(state["model"])
+    run.saved_step = int(state["step"])
     return run, config, dataset, model
 
 
-def evaluate_run(run, config, model):
-    """Metrics of a trained model, written to metrics.json; pictures refreshed."""
+def evaluate_run(run, config, model, step, quiet=False, stream=None):
+    """Metrics of the model (trained for `step` of config["steps"] steps), written to
+    metrics.json with "step" and "finished"; pictures refreshed. Progress of the long parts
+    (sampling, bounds, AIS) is shown unless quiet."""
+    progress = StageProgress(quiet, stream, prefix="evaluating: ")
     eval_seed = config["seed"] * 1000 + EVAL_STREAM
     sg_random.manual_seed(eval_seed)
     model.train(False)
-    metrics = model.evaluate(np.random.default_rng(eval_seed))
-    run.write_json("metrics.json", metrics)
-    sg_random.manual_seed(eval_seed)
-    model.save_pictures(run, np.random.default_rng(eval_seed))
-    model.train(True)
+    try:
+        evaluation = model.evaluate(np.random.default_rng(eval_seed), progress=progress)
+        metrics = {**evaluation.metrics, "step": int(step), "finished": step >= config["steps"]}
+        run.write_json("metrics.json", metrics)
+        sg_random.manual_seed(eval_seed)  # the pictures draw as they did before metrics.json
+        for picture in model.pictures(np.random.default_rng(eval_seed), evaluation):
+            draw(run, picture, model.dataset)
+    finally:
+        progress.close()
+        model.train(True)
     return metrics
 
 
@@ -166,20 +114,25 @@ def train(config, resume=False, quiet=False, stop_after=None, stream=None):
 
     total = config["steps"]
     progress = Progress(total, start=step, quiet=quiet, stream=stream)
+    progress.message(f"{'resuming' if resume else 'training'} {config['model']} on "
+                     f"{config['dataset']} (step {step} of {total}) in {run.path}")
     interrupted = []
     previous_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True)) \
         if _in_main_thread() else None
     last_saved = step if resume else None
     try:
         while step < total:
-            losses = model.train_step(model.next_batch(data_rng))
+            # overflow on the way to a NaN loss is reported below, not as NumPy's warning
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                losses = model.train_step(model.next_batch(data_rng))
             bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
             if bad:
                 where = (f"the last good checkpoint (step {last_saved}) is untouched in "
                          f"{run.checkpoint}" if last_saved is not None else "no checkpoint "
                          "had been written yet")
-                raise TrainingDiverged(f"loss {', '.join(f'{k}={v}' for k, v in bad.items())} "
-                                       f"at step {step + 1}; {where}")
+                raise TrainingDiverged(
+                    f"training diverged at step {step + 1}: "
+                    f"{', '.join(f'{k} is {v}' for k, v in bad.items())}; {where}")
             step += 1
             log["step"].append(step)
             for k, v in losses.items():
@@ -194,8 +147,7 @@ def train(config, resume=False, quiet=False, stop_after=None, stream=None):
                 progress.close()
                 if interrupted:
                     raise Interrupted(f"interrupted at step {step}/{total}; checkpoint saved. "
-                                      f"Resume with: scratchgen train {config['model']} "
-                                      f"--resume --out {run.path}")
+                                      f"{resume_hint(config, run)}")
                 return run, None
     finally:
         progress.close()
@@ -204,10 +156,19 @@ def train(config, resume=False, quiet=False, stop_after=None, stream=None):
     if last_saved != step:  # resumed a finished run: nothing new was trained
         run.write_log(log)
     plot_losses(run, log)
-    metrics = evaluate_run(run, config, model)
+    progress.message("training done; evaluating")
+    try:
+        metrics = evaluate_run(run, config, model, step, quiet=quiet, stream=stream)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted during the evaluation; the trained model is saved "
+                          f"(step {step}/{total}). {resume_hint(config, run)}") from None
     progress.message(f"done: {run.path}  " + "  ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
     return run, metrics
+
+
+def resume_hint(config, run):
+    return f"Resume with: scratchgen train {config['model']} --resume --out {run.path}"
 
 
 def _in_main_thread():

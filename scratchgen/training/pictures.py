@@ -1,17 +1,36 @@
-"""Pictures shared by all models (matplotlib with the Agg backend: no screen needed)."""
+"""Every picture of every model, drawn here (matplotlib with the Agg backend: no screen needed).
+
+A model says what a picture shows (models/base.py `Picture`: points, images, panels of
+images, text); `draw` turns it into a file of the run directory. Nothing else in the package
+imports matplotlib.
+"""
 import matplotlib
 
 matplotlib.use("Agg")
+import math  # noqa: E402
+import textwrap  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def new_figure(*args, **kwargs):
-    return plt.subplots(*args, **kwargs)
+from ..serialization import atomic_write  # noqa: E402
 
 
-def close(figure):
-    plt.close(figure)
+def draw(run, picture, dataset):
+    """Write one models.base.Picture into the run directory as picture.name."""
+    if picture.kind == "file":
+        atomic_write(run.file(picture.name), picture.data)
+    elif picture.kind == "points":
+        plot_points_2d(run, picture.data, dataset, name=picture.name, title=picture.title)
+    elif picture.kind == "images":
+        plot_image_grid(run, picture.data, name=picture.name, title=picture.title,
+                        nrow=picture.nrow, value_range=picture.value_range, cmap=picture.cmap)
+    elif picture.kind == "panels":
+        plot_panels(run, picture.data, name=picture.name, title=picture.title)
+    elif picture.kind == "text":
+        plot_text(run, picture.data, name=picture.name, title=picture.title)
+    else:
+        raise ValueError(f"unknown picture kind {picture.kind!r}")
 
 
 def plot_losses(run, log):
@@ -32,8 +51,7 @@ def plot_losses(run, log):
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("step")
-    run.save_figure("loss.png", fig)
-    plt.close(fig)
+    save(run, "loss.png", fig)
 
 
 def plot_points_2d(run, samples, dataset, name="samples.png", title=""):
@@ -51,8 +69,7 @@ def plot_points_2d(run, samples, dataset, name="samples.png", title=""):
     for handle, size in zip(legend.legend_handles, (20, 20, 40)):
         handle.set_sizes([size])
     ax.set_title(title or f"{dataset.name}: {len(samples)} samples")
-    run.save_figure(name, fig)
-    plt.close(fig)
+    save(run, name, fig)
 
 
 def tile_images(images, nrow, pad=1):
@@ -68,24 +85,72 @@ def tile_images(images, nrow, pad=1):
     return mosaic
 
 
-def plot_image_grid(run, images, name="samples.png", title="", nrow=8, value_range=None):
-    """A grid of grey images (N, 1, H, W), white ink on black as MNIST is usually shown, nrow
-    images per row. value_range (low, high) is what black and white stand for; by default
-    [-1, 1] when any value is negative, else [0, 1]."""
+def unit_range(images, value_range=None):
+    """(N, 1, H, W) grey images mapped from value_range (low, high) to [0, 1]; by default the
+    range is [-1, 1] when any value is negative, else [0, 1]."""
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 4 or images.shape[1] != 1:
-        raise ValueError(f"plot_image_grid expects (N, 1, H, W) grey images, got {images.shape}")
+        raise ValueError(f"expected (N, 1, H, W) grey images, got shape {images.shape}")
     if value_range is None:
         value_range = (-1.0, 1.0) if images.min() < 0 else (0.0, 1.0)
     low, high = value_range
-    images = (images - low) / (high - low)  # -> [0, 1]
-    mosaic = tile_images(np.clip(images, 0, 1), nrow)
-    height, width = mosaic.shape
-    scale = 6.0 / max(height, width)
-    fig, ax = plt.subplots(figsize=(max(2.5, width * scale), max(2.5, height * scale) + 0.4))
-    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    return np.clip((images - low) / (high - low), 0, 1)
+
+
+def square_columns(n):
+    """Images per row of a grid of n: the ceiling of sqrt(n) (16 -> 4, 100 -> 10, 64 -> 8)."""
+    return max(1, math.ceil(math.sqrt(n)))
+
+
+def show_mosaic(ax, mosaic, title, cmap="gray"):
+    """Draw a tile_images mosaic (values in [0, 1]) on a matplotlib axis."""
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
-    run.save_figure(name, fig)
-    plt.close(fig)
+
+
+def plot_image_grid(run, images, name="samples.png", title="", nrow=None, value_range=None,
+                    cmap="gray"):
+    """A grid of grey images (N, 1, H, W), white ink on black as MNIST is usually shown, nrow
+    images per row (default: a square grid). value_range (low, high) is what black and white
+    stand for (unit_range)."""
+    images = unit_range(images, value_range)
+    mosaic = tile_images(images, nrow or square_columns(len(images)))
+    height, width = mosaic.shape
+    scale = 6.0 / max(height, width)
+    fig, ax = plt.subplots(figsize=(max(2.5, width * scale), max(2.5, height * scale) + 0.4))
+    show_mosaic(ax, mosaic, title, cmap)
+    save(run, name, fig)
+
+
+def plot_panels(run, panels, name, title=""):
+    """Image grids side by side: panels [(title, (N, 1, H, W) images in [0, 1]), ...]."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.9), squeeze=False)
+    for ax, (panel_title, images) in zip(axes[0], panels):
+        images = unit_range(images, (0.0, 1.0))
+        show_mosaic(ax, tile_images(images, square_columns(len(images))), panel_title)
+    if title:
+        fig.suptitle(title)
+    save(run, name, fig)
+
+
+def plot_text(run, parts, name, title="", width=100):
+    """Text set in a monospace font: parts [(heading, text), ...]."""
+    lines = []
+    for heading, text in parts:
+        lines += [f"--- {heading} ---"]
+        for line in text.expandtabs(4).split("\n"):
+            lines += textwrap.wrap(line, width, drop_whitespace=False) or [""]
+        lines += [""]
+    fig, ax = plt.subplots(figsize=(8.5, 0.17 * len(lines) + 0.6))
+    ax.axis("off")
+    ax.text(0, 1, "\n".join(lines), family="monospace", fontsize=8, va="top",
+            transform=ax.transAxes, parse_math=False)
+    ax.set_title(title, loc="left", fontsize=10)
+    save(run, name, fig)
+
+
+def save(run, name, figure):
+    run.save_figure(name, figure)
+    plt.close(figure)

@@ -46,3 +46,39 @@ class Progress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+class StageProgress:
+    """The `progress(label, done, total)` callback that evaluate() and sample() report to: a
+    tqdm bar per stage on a terminal, a few plain lines per stage otherwise (about every
+    quarter), nothing when quiet."""
+
+    def __init__(self, quiet=False, stream=None, prefix=""):
+        self.quiet, self.stream, self.prefix = quiet, stream or sys.stderr, prefix
+        self.tty = getattr(self.stream, "isatty", lambda: False)()
+        self.label, self.bar, self.shown = None, None, -1
+
+    def __call__(self, label, done, total):
+        if self.quiet:
+            return
+        if label != self.label:
+            self.close()
+            self.label, self.shown = label, -1
+            if self.tty:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, desc=self.prefix + label, file=self.stream,
+                                dynamic_ncols=True, leave=False)
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+        else:
+            quarter = 4 * done // max(total, 1)
+            if quarter > self.shown:
+                self.shown = quarter
+                print(f"{self.prefix}{label}: {done}/{total}", file=self.stream, flush=True)
+        if done >= total:
+            self.close()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        self.label, self.bar = None, None

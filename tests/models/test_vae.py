@@ -14,8 +14,9 @@ import scratchgen.functional as F
 from scratchgen import Tensor
 from scratchgen.cli import main
 from scratchgen.models.vae import (bernoulli_log_likelihood, gaussian_log_likelihood, log_normal,
-                                   parse_sample_counts, reparameterize,
+                                   reparameterize,
                                    standard_normal_log_density)
+from scratchgen.models.options import positive_ints
 from scratchgen.training import make_config, train
 from scratchgen.training.loop import build, load_run
 
@@ -81,10 +82,10 @@ def test_log_densities_include_their_constants():
 
 
 def test_iwae_sample_counts_are_parsed_and_checked():
-    assert parse_sample_counts("500,1, 5,50,5") == [1, 5, 50, 500]
+    assert positive_ints("500,1, 5,50,5") == [1, 5, 50, 500]
     for bad in ("0,5", "a,b", ""):
         with pytest.raises(ValueError):
-            parse_sample_counts(bad)
+            positive_ints(bad)
 
 
 @pytest.fixture(scope="module")

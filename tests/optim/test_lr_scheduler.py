@@ -295,7 +295,7 @@ def test_the_state_dict_is_a_copy():
 
 def test_warmup_cosine_still_drives_the_optimizer():
     opt, _ = optimizers()
-    sched = optim.WarmupCosine(opt, warmup_steps=2, total_steps=6)
+    sched = optim.WarmupCosineLR(opt, warmup_steps=2, total_steps=6)
     lrs = []
     for _ in range(7):
         lrs.append(opt.param_groups[0]["lr"])

@@ -163,12 +163,12 @@ def test_five_steps_save_load_five_steps_equals_ten_steps(tmp_path, make):
 
     straight = [Parameter(v.astype(np.float32)) for v in values]
     opt = make(straight)
-    sched = optim.WarmupCosine(opt, warmup_steps=3, total_steps=10, min_lr=1e-4)
+    sched = optim.WarmupCosineLR(opt, warmup_steps=3, total_steps=10, min_lr=1e-4)
     run(straight, opt, sched, 10)
 
     first = [Parameter(v.astype(np.float32)) for v in values]
     opt = make(first)
-    sched = optim.WarmupCosine(opt, warmup_steps=3, total_steps=10, min_lr=1e-4)
+    sched = optim.WarmupCosineLR(opt, warmup_steps=3, total_steps=10, min_lr=1e-4)
     run(first, opt, sched, 5)
     sg.save({"params": [p.data for p in first], "optimizer": opt.state_dict(),
              "schedule": sched.state_dict()}, tmp_path / "ckpt.npz")
@@ -178,7 +178,7 @@ def test_five_steps_save_load_five_steps_equals_ten_steps(tmp_path, make):
     for p, saved in zip(resumed, checkpoint["params"]):
         p.data[...] = saved
     opt = make(resumed)
-    sched = optim.WarmupCosine(opt, warmup_steps=3, total_steps=10, min_lr=1e-4)
+    sched = optim.WarmupCosineLR(opt, warmup_steps=3, total_steps=10, min_lr=1e-4)
     opt.load_state_dict(checkpoint["optimizer"])
     sched.load_state_dict(checkpoint["schedule"])
     run(resumed, opt, sched, 5)
@@ -254,7 +254,7 @@ def test_warmup_cosine_scheduler_matches_torch_lambda_lr(warmup, total, min_lr):
                     lr=base_lrs[0])
     t_opt = torch.optim.SGD([{"params": t_params[:1]}, {"params": t_params[1:],
                                                          "lr": base_lrs[1]}], lr=base_lrs[0])
-    sched = optim.WarmupCosine(opt, warmup, total, min_lr)
+    sched = optim.WarmupCosineLR(opt, warmup, total, min_lr)
     lambdas = [lambda t, b=b: optim.warmup_cosine(t, b, warmup, total, min_lr) / b
                for b in base_lrs]
     t_sched = torch.optim.lr_scheduler.LambdaLR(t_opt, lambdas)
@@ -268,16 +268,28 @@ def test_warmup_cosine_scheduler_matches_torch_lambda_lr(warmup, total, min_lr):
 
 def test_scheduler_state_round_trip():
     opt = optim.SGD([Parameter(np.zeros(1))], lr=1.0)
-    sched = optim.WarmupCosine(opt, 2, 10)
+    sched = optim.WarmupCosineLR(opt, 2, 10)
     for _ in range(4):
         sched.step()
-    state = sched.state_dict()
     fresh_opt = optim.SGD([Parameter(np.zeros(1))], lr=1.0)
-    fresh = optim.WarmupCosine(fresh_opt, 2, 10)
-    fresh.load_state_dict(state)
-    assert fresh.get_lr() == sched.get_lr() and fresh_opt.param_groups[0]["lr"] == sched.get_lr()[0]
+    fresh = optim.WarmupCosineLR(fresh_opt, 2, 10)
+    fresh_opt.load_state_dict(opt.state_dict())  # as PyTorch: the optimizer holds the lrs
+    fresh.load_state_dict(sched.state_dict())
+    assert fresh.get_last_lr() == sched.get_last_lr() == [fresh_opt.param_groups[0]["lr"]]
     sched.step(), fresh.step()
-    assert fresh.get_lr() == sched.get_lr()
+    assert fresh.get_last_lr() == sched.get_last_lr()
+
+
+def test_seek_sets_the_closed_form_lr_of_any_step():
+    opt = optim.SGD([Parameter(np.zeros(1))], lr=0.5)
+    sched = optim.WarmupCosineLR(opt, 3, 20, min_lr=0.01)
+    for step in (0, 2, 3, 11, 20, 25, 7):
+        sched.seek(step)
+        assert sched.last_epoch == step
+        assert opt.param_groups[0]["lr"] == optim.warmup_cosine(step, 0.5, 3, 20, 0.01)
+    with pytest.raises(ValueError, match="epoch must be >= 0"):
+        sched.seek(-1)
+    assert sched.last_epoch == 7
 
 
 # ---- bad arguments --------------------------------------------------------------------------
@@ -311,9 +323,10 @@ def test_bad_optimizer_arguments_get_clear_errors():
 
 
 @pytest.mark.parametrize("warmup, total, min_lr, words", [
-    (-1, 10, 0.0, "warmup_steps"), (5, 3, 0.0, "warmup_steps <= total_steps"),
-    (0, 0, 0.0, "total_steps >= 1"), (2.5, 10, 0.0, "warmup_steps"), (1, 10, -1.0, "min_lr")])
+    (-1, 10, 0.0, "warmup_steps must be >= 0"), (5, 3, 0.0, "warmup_steps <= total_steps"),
+    (0, 0, 0.0, "total_steps must be >= 1"), (2.5, 10, 0.0, "warmup_steps must be an integer"),
+    (1, 10, -1.0, "min_lr must be >= 0")])
 def test_bad_schedule_arguments_get_clear_errors(warmup, total, min_lr, words):
     opt = optim.SGD([Parameter(np.ones(1))], lr=0.1)
-    with pytest.raises(ValueError, match=words):
-        optim.WarmupCosine(opt, warmup, total, min_lr)
+    with pytest.raises((ValueError, TypeError), match=words):
+        optim.WarmupCosineLR(opt, warmup, total, min_lr)

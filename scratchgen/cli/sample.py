@@ -1,0 +1,136 @@
+"""`scratchgen sample RUN [-n N] [--out FILE]`: new samples from a trained run.
+
+What a run can write depends on its data: points (.png picture, .npy array, .csv text),
+images (.png grid, .npy array) or text (.txt, .png; the terminal by default). Without --out,
+points and images go to RUN/sample-seed<S>.png. The command always says what it wrote where.
+"""
+import io
+import os
+import sys
+
+import numpy as np
+
+from .main import Parser, UsageError
+
+FORMATS = {"2d": (".png", ".npy", ".csv"), "image": (".png", ".npy"), "text": (".txt", ".png")}
+DEFAULT_COUNT = {"2d": 2500, "image": 64, "text": 500}
+
+# The options sample() of a family understands, as command-line arguments.
+SAMPLE_ARGUMENTS = {
+    "prompt": (dict(default=""), "gpt: text to continue"),
+    "temperature": (dict(type=float), "gpt: softmax temperature (default 1; 0 is greedy)"),
+    "top_k": (dict(type=int), "gpt: sample among the k likeliest characters"),
+    "sampler": (dict(choices=("ddpm", "ddim")), "diffusion: sampler (default: the run's)"),
+    "sample_steps": (dict(type=int), "diffusion, DDIM: sampling steps (default: the run's)"),
+    "eta": (dict(type=float), "diffusion, DDIM: 0 deterministic, 1 ancestral-like"),
+    "gibbs_steps": (dict(type=int), "rbm: Gibbs sweeps per chain (default: the run's)"),
+}
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"-n must be a positive integer (how many samples), got {text!r}")
+    return value
+
+
+def build_parser(model_cls=None):
+    parser = Parser(prog="scratchgen sample", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("-n", type=str, default=None,
+                        help="how many samples (characters for text); default 2500 points, "
+                             "64 images, 500 characters")
+    parser.add_argument("--out", help="the file to write; its extension picks the format")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    if model_cls is not None and model_cls.sample_options:
+        group = parser.add_argument_group(f"options of {model_cls.name} samples")
+        for name in model_cls.sample_options:
+            kwargs, help_text = SAMPLE_ARGUMENTS[name]
+            group.add_argument("--" + name.replace("_", "-"), dest=name, help=help_text,
+                               **{"default": None, **kwargs})
+    return parser
+
+
+def sample_command(argv):
+    from ..models import MODELS, get_model_class
+    from ..training import load_run
+    from ..training.config import read_config
+    from ..training.rundir import RunDir
+
+    probe, _ = build_parser().parse_known_args(argv)
+    run = RunDir(probe.run_dir)
+    if not run.file("config.json").exists():
+        raise FileNotFoundError(f"{probe.run_dir} is not a run directory (no config.json)")
+    model_cls = get_model_class(read_config(run)["model"])
+    parser = build_parser(model_cls)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        others = sorted({f"--{n.replace('_', '-')}" for m in MODELS
+                         for n in get_model_class(m).sample_options} - set(
+            f"--{n.replace('_', '-')}" for n in model_cls.sample_options))
+        hint = [u for u in unknown if u.split("=")[0] in others]
+        raise UsageError(f"unknown option(s) {' '.join(unknown)} for a {model_cls.name} run"
+                         + (f" ({', '.join(hint)} apply to other model families)" if hint else "")
+                         + f"; its sample options: "
+                         + (", ".join("--" + n.replace("_", "-") for n in model_cls.sample_options)
+                            or "none"))
+    run, config, dataset, model = load_run(args.run_dir)
+    formats = FORMATS[dataset.kind]
+    out = args.out
+    if out is not None and os.path.splitext(out)[1].lower() not in formats:
+        raise UsageError(f"--out {out!r}: a {model_cls.name} run on {dataset.kind} data writes "
+                         f"{', '.join(formats)} files, not {os.path.splitext(out)[1] or 'no extension'}")
+    n = _count(args.n) if args.n is not None else DEFAULT_COUNT[dataset.kind]
+    options = {name: getattr(args, name) for name in model_cls.sample_options
+               if getattr(args, name) is not None}
+    if dataset.kind == "text":
+        options.setdefault("temperature", 1.0)
+
+    from ..engine import random as sg_random
+    from ..training.progress import StageProgress
+
+    sg_random.manual_seed(args.seed)
+    model.train(False)
+    progress = StageProgress(args.quiet, prefix="sampling: ")
+    try:
+        samples = model.sample(n, progress=progress, **options)
+    finally:
+        progress.close()
+    what = f"{n} {'characters' if dataset.kind == 'text' else 'samples'}" + (
+        f" ({', '.join(f'{k}={v}' for k, v in options.items() if k != 'prompt')})"
+        if options else "")
+    if out is None and dataset.kind == "text":
+        print(samples)
+        print(f"wrote {what} to the terminal", file=sys.stderr)
+        return 0
+    if out is None:
+        out = str(run.file(f"sample-seed{args.seed}.png"))
+    write_samples(out, samples, model, dataset)
+    print(f"wrote {what} to {out}")
+    return 0
+
+
+def write_samples(out, samples, model, dataset):
+    """samples into `out` in the format its extension names (atomically)."""
+    from ..serialization import atomic_write
+    from ..training.pictures import draw
+    from ..training.rundir import RunDir
+
+    extension = os.path.splitext(out)[1].lower()
+    if extension == ".txt":
+        atomic_write(out, samples)
+    elif extension == ".npy":
+        buffer = io.BytesIO()
+        np.save(buffer, samples, allow_pickle=False)
+        atomic_write(out, buffer.getvalue())
+    elif extension == ".csv":
+        buffer = io.StringIO()
+        np.savetxt(buffer, samples, fmt="%.7g", delimiter=",", header="x,y", comments="")
+        atomic_write(out, buffer.getvalue())
+    else:  # .png
+        target = RunDir(os.path.dirname(os.path.abspath(out)))
+        draw(target, model.samples_picture(samples, os.path.basename(out)), dataset)
