@@ -115,7 +115,8 @@ def main(argv=None):
         print(f"scratchgen: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:  # Ctrl-C outside the training steps (loading, sampling)
-        print(f"scratchgen {command}: interrupted; nothing was written", file=sys.stderr)
+        print(f"scratchgen {command}: interrupted; run the same command again to finish (every "
+              "file is written atomically: none is left half-written)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as exc:
         print(f"scratchgen {command}: error: {exc}", file=sys.stderr)

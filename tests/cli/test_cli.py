@@ -94,10 +94,9 @@ def test_resume_refuses_to_change_the_saved_settings(tmp_path, capsys):
 
 
 def test_an_invalid_option_value_lists_the_choices(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:  # argparse's own usage error
-        main(["train", "gan", "--loss", "hinge", "--out", str(tmp_path / "r")])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "nonsaturating" in err and "wgan-gp" in err
+    code, _, err = run_cli(capsys, "train", "gan", "--loss", "hinge", "--out", tmp_path / "r")
+    assert code == 2 and "--loss" in err and "nonsaturating" in err and "wgan-gp" in err
+    assert len(err.strip().splitlines()) == 1 and "'hinge'" in err
     assert not (tmp_path / "r").exists()
 
 
@@ -133,7 +132,8 @@ def test_progress_prints_plain_lines_off_a_terminal_and_nothing_when_quiet(tmp_p
     code, out, err = run_cli(capsys, *args, "--out", tmp_path / "a")
     assert code == 0
     assert "step 1/4" in err and "step 4/4" in err and "steps/s" in err and "d_loss=" in err
-    assert "run directory" in out
+    assert err.splitlines()[0] == f"training gan on ring8 (step 0 of 4) in {tmp_path / 'a'}"
+    assert f"wrote {tmp_path / 'a'}" in out
     code, out, err = run_cli(capsys, *args, "--out", tmp_path / "b", "--quiet")
     assert code == 0 and out == "" and err == ""
 
@@ -164,8 +164,10 @@ def test_ctrl_c_then_resume_finishes_the_run(tmp_path):
                "--batch-size", "16", "--hidden", "16", "--checkpoint-every", "100000"]
     process = subprocess.Popen(command + ["--steps", "100000"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
-    first = process.stderr.readline()  # "step 1/100000 ...": training has started
-    assert first.startswith("step 1/"), first
+    first = process.stderr.readline()  # the run directory is named before the first step
+    assert first.startswith("training gan on ring8") and str(run) in first, first
+    second = process.stderr.readline()  # "step 1/100000 ...": training has started
+    assert second.startswith("step 1/"), second
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
