@@ -272,7 +272,7 @@ def _first_grads(fn, tensors, u, create_graph):
     if not out.requires_grad:
         return out, [Tensor(np.zeros(t.shape)) for t in wrt]
     grads = sg.grad(out, wrt, grad_outputs=u, create_graph=create_graph, allow_unused=True)
-    return out, [Tensor(np.zeros(t.shape)) if g is None else g for g in grads]
+    return out, [Tensor(np.zeros(t.shape)) if g is None else g for t, g in zip(wrt, grads)]
 
 
 def gradgradcheck(fn, *arrays, eps=1e-5, rtol=1e-4, atol=1e-6, seed=0):

@@ -69,15 +69,14 @@ def sample_command(argv):
     parser = build_parser(model_cls)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        others = sorted({f"--{n.replace('_', '-')}" for m in MODELS
-                         for n in get_model_class(m).sample_options} - set(
-            f"--{n.replace('_', '-')}" for n in model_cls.sample_options))
-        hint = [u for u in unknown if u.split("=")[0] in others]
+        flag = lambda name: "--" + name.replace("_", "-")  # noqa: E731
+        own = [flag(name) for name in model_cls.sample_options]
+        elsewhere = {flag(name) for m in MODELS for name in get_model_class(m).sample_options}
+        theirs = [word for word in unknown if word.split("=")[0] in elsewhere - set(own)]
         raise UsageError(f"unknown option(s) {' '.join(unknown)} for a {model_cls.name} run"
-                         + (f" ({', '.join(hint)} apply to other model families)" if hint else "")
-                         + f"; its sample options: "
-                         + (", ".join("--" + n.replace("_", "-") for n in model_cls.sample_options)
-                            or "none"))
+                         + (f" ({', '.join(theirs)} apply to other model families)"
+                            if theirs else "")
+                         + f"; its sample options: {', '.join(own) or 'none'}")
     run, config, dataset, model = load_run(args.run_dir)
     formats = FORMATS[dataset.kind]
     out = args.out

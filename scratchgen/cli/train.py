@@ -61,17 +61,17 @@ def add_option_arguments(parser, model_cls):
             continue
         metavar = "{" + ",".join(option.choices) + "}" if option.choices else \
             option.name.upper()
-        if option.name == "dataset":
-            metavar = "NAME"
         groups["model"].add_argument(option.flag, type=option.parse, metavar=metavar, **kwargs)
 
 
 def build_parser(model_cls):
     parser = Parser(prog=f"scratchgen train {model_cls.name}",
-                    description=f"{model_cls.description}. Datasets: see --dataset; every "
-                                "default below is what config.json records when the option "
-                                "is not given.",
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+                    description=f"{model_cls.description}.",
+                    epilog="Defaults: each option lists its plain default, then the defaults "
+                           "that depend on the dataset or the loss. Where two of those apply, "
+                           "the one with more conditions wins; a value you give always wins. "
+                           "config.json records every value, and --dry-run prints them for any "
+                           "command line without training.")
     parser.add_argument("model", help=argparse.SUPPRESS)
     add_run_arguments(parser)
     add_option_arguments(parser, model_cls)

@@ -18,7 +18,8 @@ from .rundir import RunDir
 # default, as the gpt does for checkpoint_every).
 LOOP_OPTIONS = (
     Option("seed", 0, "seed of initialisation, minibatches and evaluation", minimum=0),
-    Option("device", "cpu", "where to train", choices=("cpu", "cuda")),
+    Option("device", "cpu", "where to train (cuda is refused until training runs on the GPU)",
+           choices=("cpu", "cuda")),
     Option("checkpoint_every", 500, "steps between checkpoints"),
     Option("data_dir", None, "directory of the mnist IDX files", type=str),
     Option("text_file", None, "a UTF-8 text file to train the gpt on", type=str),
@@ -28,11 +29,11 @@ LOOP_OPTIONS = (
 def option_table(model_cls):
     """{name: Option} of every setting of a family: its own table, then the loop's and the
     dataset (its own win where both have a name)."""
-    table = {option.name: option for option in model_cls.option_table()}
     names = sorted(name for name, info in datasets.DATASETS.items()
                    if info.kind in model_cls.dataset_kinds)
-    table["dataset"] = Option("dataset", model_cls.default_dataset, "training data (see "
-                              "`scratchgen datasets`)", choices=tuple(names))
+    table = {"dataset": Option("dataset", model_cls.default_dataset, "training data (see "
+                               "`scratchgen datasets`)", choices=tuple(names))}
+    table.update((option.name, option) for option in model_cls.option_table())
     for option in LOOP_OPTIONS:
         table.setdefault(option.name, option)
     return table

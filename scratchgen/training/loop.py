@@ -15,7 +15,7 @@ from .. import data as datasets
 from ..engine import random as sg_random
 from ..errors import ScratchgenError
 from ..models import get_model_class
-from .config import make_config, read_config, resume_config  # noqa: F401  (the API)
+from .config import read_config
 from .pictures import draw, plot_losses
 from .progress import Progress, StageProgress
 from .rundir import RunDir

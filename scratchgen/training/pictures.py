@@ -2,7 +2,7 @@
 
 A model says what a picture shows (models/base.py `Picture`: points, images, panels of
 images, text); `draw` turns it into a file of the run directory. Nothing else in the package
-imports matplotlib.
+imports matplotlib but the benchmark harness's charts.
 """
 import matplotlib
 

@@ -3,7 +3,6 @@ the classic CD statistics, the Gibbs sampler against the exact distribution, AIS
 the exact log Z (also on a trained 16-hidden RBM), and the workflow (exact resume, CLI
 train, sample and eval). PCD against CD-1 and the scikit-learn comparison take minutes:
 they are documented commands, with results, in docs/results-rbm.md."""
-import itertools
 import json
 
 import numpy as np
