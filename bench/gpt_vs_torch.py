@@ -22,7 +22,8 @@ import torch.nn.functional as TF
 from scratchgen.engine.backend import keep_freed_memory
 from scratchgen.models.gpt import matrices_and_rest
 from scratchgen.optim import warmup_cosine
-from scratchgen.training.loop import build, make_config
+from scratchgen.training import make_config
+from scratchgen.training.loop import build
 
 
 class TorchBlock(torch.nn.Module):

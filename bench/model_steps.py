@@ -17,7 +17,8 @@ import numpy as np
 import scratchgen as sg
 from scratchgen import kernels
 from scratchgen.engine.dispatch import DEFAULT
-from scratchgen.training.loop import build, make_config
+from scratchgen.training import make_config
+from scratchgen.training.loop import build
 
 MODELS = {  # name -> the `scratchgen train` settings
     "gan-digits": dict(model="gan", dataset="digits"),

@@ -33,7 +33,8 @@ from sklearn.utils import gen_even_slices
 from threadpoolctl import threadpool_limits
 
 from scratchgen.models.rbm import free_energy, log_partition_exact
-from scratchgen.training.loop import build, make_config
+from scratchgen.training import make_config
+from scratchgen.training.loop import build
 
 
 def exact_logliks(W, b, c, train, test):

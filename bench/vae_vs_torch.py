@@ -20,7 +20,8 @@ import torch
 from torch import nn as tnn
 
 from scratchgen.models.vae import NOISE_LR_FACTOR
-from scratchgen.training.loop import build, make_config
+from scratchgen.training import make_config
+from scratchgen.training.loop import build
 
 
 # ---- the PyTorch twin (module names match ours, so state dicts map one to one) ----------------

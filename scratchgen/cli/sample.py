@@ -10,10 +10,11 @@ import sys
 
 import numpy as np
 
+from ..metrics import SAMPLES_2D
 from .main import Parser, UsageError
 
 FORMATS = {"2d": (".png", ".npy", ".csv"), "image": (".png", ".npy"), "text": (".txt", ".png")}
-DEFAULT_COUNT = {"2d": 2500, "image": 64, "text": 500}
+DEFAULT_COUNT = {"2d": SAMPLES_2D, "image": 64, "text": 500}
 
 # The options sample() of a family understands, as command-line arguments.
 SAMPLE_ARGUMENTS = {
@@ -41,8 +42,8 @@ def build_parser(model_cls=None):
     parser = Parser(prog="scratchgen sample", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir")
     parser.add_argument("-n", type=str, default=None,
-                        help="how many samples (characters for text); default 2500 points, "
-                             "64 images, 500 characters")
+                        help=f"how many samples (characters for text); default {SAMPLES_2D} "
+                             "points, 64 images, 500 characters")
     parser.add_argument("--out", help="the file to write; its extension picks the format")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")

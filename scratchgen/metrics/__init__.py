@@ -1,6 +1,6 @@
 """Sample-quality metrics, pure NumPy: mode coverage on 2D mixtures, and kernel MMD between sample sets."""
 
-from scratchgen.metrics.mixtures import PERFECT_HQ_FRACTION, mode_metrics
+from scratchgen.metrics.mixtures import PERFECT_HQ_FRACTION, SAMPLES_2D, mode_metrics
 from scratchgen.metrics.mmd import median_heuristic_bandwidth, mmd2, mmd2_null_rms, mmd2_with_floor, pairwise_sq_dists
 
 
@@ -13,6 +13,7 @@ def standard_error(values):
 
 __all__ = [
     "PERFECT_HQ_FRACTION",
+    "SAMPLES_2D",
     "median_heuristic_bandwidth",
     "mmd2",
     "mmd2_null_rms",

@@ -2,13 +2,17 @@
 
 A sample is *high quality* when it lies within 3 standard deviations of its nearest mode centre
 (Euclidean distance <= 3 std). A mode is *covered* when it is the nearest centre of at least one high-quality
-sample. Callers use 2500 samples, as the papers do.
+sample. Models are measured on SAMPLES_2D = 2500 samples, as the papers do.
 
 A perfect sampler does not score 100%: for an isotropic 2D Gaussian, |x - mu| / sigma follows a Rayleigh
 law and P(|x - mu| <= 3 sigma) = 1 - exp(-9/2) = 0.98889.
 """
 
 from __future__ import annotations
+
+# How many samples a 2D model is measured on (VEEGAN and PacGAN use 2500), and how many data
+# points the MMD floor compares.
+SAMPLES_2D = 2500
 
 import numpy as np
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratchgen.metrics.mixtures import SAMPLES_2D
+
 
 def as_sample(array, what: str) -> np.ndarray:
     """array as float64 (n, d) with n >= 2 (the U-statistic needs pairs), all finite."""
@@ -80,7 +82,7 @@ def mmd2(x, y, bandwidth: float | None = None) -> float:
     return float(within_x + within_y - 2 * between)
 
 
-def mmd2_with_floor(samples, dataset, rng: np.random.Generator, n: int = 2500) -> tuple[float, float]:
+def mmd2_with_floor(samples, dataset, rng: np.random.Generator, n: int = SAMPLES_2D) -> tuple[float, float]:
     """(MMD^2 of samples vs fresh data, MMD^2 floor between two fresh data sets), one bandwidth for both.
 
     `dataset` is anything with sample_fresh(n, rng), e.g. a 2D `scratchgen.data.Dataset`. A reference set of n
@@ -96,7 +98,7 @@ def mmd2_with_floor(samples, dataset, rng: np.random.Generator, n: int = 2500) -
     return mmd2(samples, reference, bandwidth), mmd2(perfect, reference, bandwidth)
 
 
-def mmd2_null_rms(dataset, rng: np.random.Generator, n: int = 2500, repeats: int = 8) -> float:
+def mmd2_null_rms(dataset, rng: np.random.Generator, n: int = SAMPLES_2D, repeats: int = 8) -> float:
     """Root-mean-square of MMD^2 between pairs of fresh data sets of n points: the typical size
     of the estimate when the two distributions are equal (its mean is 0, so it is the standard
     deviation of the null distribution). One floor draw is noise around 0 and often negative,

@@ -5,11 +5,8 @@ import numpy as np
 
 from .. import nn, optim
 from ..engine.tensor import Tensor
-from ..metrics import mmd2_null_rms, mmd2_with_floor, mode_metrics
+from ..metrics import SAMPLES_2D, mmd2_null_rms, mmd2_with_floor, mode_metrics
 from .base import Picture
-
-# 2D models are measured on this many samples (and the MMD floor on as many data points).
-POINTS_PER_EVALUATION = 2500
 
 
 def mlp(sizes, activation=nn.ReLU, final_activation=None):
@@ -61,7 +58,7 @@ def cosine_decay(optimizers, steps):
             for name, opt in optimizers.items()}
 
 
-def evaluate_2d(samples, dataset, rng, n=POINTS_PER_EVALUATION):
+def evaluate_2d(samples, dataset, rng, n=SAMPLES_2D):
     """Mode coverage, sample quality and MMD^2 (with its floor, and the floor's typical size
     mmd2_null_rms) of 2D samples."""
     metrics = {}

@@ -47,9 +47,10 @@ from ..engine.function import no_grad
 from ..engine.tensor import Tensor
 from ..engine.creation import concatenate
 from ..functional import mse_loss
+from ..metrics import SAMPLES_2D
 from ..metrics.images import image_metrics
 from .base import Evaluation, GenerativeModel, no_progress
-from .common import (POINTS_PER_EVALUATION, cosine_decay, evaluate_2d, mlp, samples_picture,
+from .common import (cosine_decay, evaluate_2d, mlp, samples_picture,
                      sinusoidal_embedding, sinusoidal_features_2d)
 from .options import Option, when
 from .unet import UNet
@@ -256,14 +257,14 @@ class Diffusion(GenerativeModel):
         return (x * self.scale + self.shift).astype(np.float32)
 
     def evaluate(self, rng, progress=no_progress):
-        """2D: metrics of POINTS_PER_EVALUATION samples from each sampler (DDIM ones prefixed
+        """2D: metrics of SAMPLES_2D samples from each sampler (DDIM ones prefixed
         ddim_). Images: FD and class coverage of as many samples as training images, from the
         configured sampler. The samples of the configured sampler go to the pictures."""
         sampler = self.config["sampler"]
         if self.dataset.kind == "image":
             samples = self.sample(len(self.dataset.train), progress=progress)
             return Evaluation(image_metrics(samples, self.dataset), samples)
-        drawn = {name: self.sample(POINTS_PER_EVALUATION, sampler=name, progress=progress)
+        drawn = {name: self.sample(SAMPLES_2D, sampler=name, progress=progress)
                  for name in SAMPLERS}
         metrics = evaluate_2d(drawn["ddpm"], self.dataset, rng)
         ddim = evaluate_2d(drawn["ddim"], self.dataset, rng)

@@ -43,9 +43,10 @@ from ..engine.autograd import grad
 from ..engine.function import no_grad
 from ..engine.tensor import Tensor
 from ..functional import binary_cross_entropy_with_logits
+from ..metrics import SAMPLES_2D
 from ..metrics.images import image_metrics
 from .base import Evaluation, GenerativeModel, no_progress
-from .common import POINTS_PER_EVALUATION, cosine_decay, evaluate_2d, mlp, samples_picture
+from .common import cosine_decay, evaluate_2d, mlp, samples_picture
 from .dcgan import NORMS, DCGANDiscriminator, DCGANGenerator
 from .options import Option, when
 
@@ -220,12 +221,12 @@ class GAN(GenerativeModel):
             return self.generate(n).numpy()
 
     def evaluate(self, rng, progress=no_progress):
-        """2D: modes, quality and MMD of POINTS_PER_EVALUATION samples. Images: FD and class
+        """2D: modes, quality and MMD of SAMPLES_2D samples. Images: FD and class
         coverage of as many samples as training images (scratchgen.metrics.images)."""
         if self.dataset.kind == "image":
             samples = self.sample(len(self.dataset.train))
             return Evaluation(image_metrics(samples, self.dataset), samples)
-        samples = self.sample(POINTS_PER_EVALUATION)
+        samples = self.sample(SAMPLES_2D)
         return Evaluation(evaluate_2d(samples, self.dataset, rng), samples)
 
     def samples_picture(self, samples, name="samples.png"):

@@ -265,3 +265,20 @@ def test_ctrl_c_during_evaluation_leaves_a_resumable_run(tmp_path, capsys, monke
     code, _, err = run_cli(capsys, "train", "gan", "--resume", "--out", run, "--quiet")
     assert code == 0, err
     assert json.loads((run / "metrics.json").read_text())["finished"] is True
+
+
+# ---- pictures ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, columns", [(16, 4), (64, 8), (100, 10), (10, 4), (1, 1)])
+def test_an_image_grid_is_as_square_as_its_count_allows(n, columns, tmp_path, monkeypatch):
+    from scratchgen.models.base import Picture
+    from scratchgen.training import RunDir, pictures
+
+    shown = []
+    monkeypatch.setattr(pictures, "show_mosaic",
+                        lambda ax, mosaic, title, cmap="gray": shown.append(mosaic.shape))
+    images = np.random.default_rng(0).random((n, 1, 8, 8))
+    pictures.draw(RunDir(tmp_path), Picture("grid.png", "images", images), dataset=None)
+    rows = -(-n // columns)
+    assert shown == [(rows * 9 + 1, columns * 9 + 1)]  # 8 pixels and 1 of padding per cell
+    assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"

@@ -15,7 +15,8 @@ from scratchgen.engine.function import no_grad
 from scratchgen.models.gpt import Transformer, bigram_loss, matrices_and_rest
 from scratchgen.optim import warmup_cosine
 from scratchgen.serialization import load
-from scratchgen.training.loop import build, make_config, train
+from scratchgen.training import make_config, train
+from scratchgen.training.loop import build
 
 REPO = Path(__file__).resolve().parents[2]
 
