@@ -39,8 +39,10 @@ def _count(text):
 
 
 def build_parser(model_cls=None):
-    parser = Parser(prog="scratchgen sample", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir")
+    parser = Parser(prog="scratchgen sample", description=__doc__.split("\n", 2)[2].strip(),
+                    epilog=None if model_cls else "Each model family has its own sample "
+                    "options; `scratchgen sample RUN --help` lists those of RUN's family.")
+    parser.add_argument("run_dir", help="a run directory written by `scratchgen train`")
     parser.add_argument("-n", type=str, default=None,
                         help=f"how many samples (characters for text); default {SAMPLES_2D} "
                              "points, 64 images, 500 characters")
@@ -62,11 +64,14 @@ def sample_command(argv):
     from ..training.config import read_config
     from ..training.rundir import RunDir
 
-    probe, _ = build_parser().parse_known_args(argv)
-    run = RunDir(probe.run_dir)
-    if not run.file("config.json").exists():
-        raise FileNotFoundError(f"{probe.run_dir} is not a run directory (no config.json)")
-    model_cls = get_model_class(read_config(run)["model"])
+    probe = Parser(add_help=False)
+    probe.add_argument("run_dir", nargs="?")
+    run_dir = probe.parse_known_args(argv)[0].run_dir
+    if run_dir is None or not RunDir(run_dir).file("config.json").exists():
+        if run_dir is not None and not {"-h", "--help"} & set(argv):
+            raise FileNotFoundError(f"{run_dir} is not a run directory (no config.json)")
+        build_parser().parse_args(argv)  # --help, or the error of a missing RUN
+    model_cls = get_model_class(read_config(RunDir(run_dir))["model"])
     parser = build_parser(model_cls)
     args, unknown = parser.parse_known_args(argv)
     if unknown:

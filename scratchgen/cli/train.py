@@ -137,8 +137,9 @@ def train_command(argv):
         return 0
     run, metrics = train(config, resume=args.resume, quiet=args.quiet, stop_after=args.stop_after)
     if metrics is None and not args.quiet:
-        print(f"stopped at step {args.stop_after}; continue with: scratchgen train "
-              f"{config['model']} --resume --out {run.path}")
+        print(f"stopped at step {args.stop_after}; wrote the checkpoint, config.json and log.csv "
+              f"in {run.path}; continue with: scratchgen train {config['model']} --resume "
+              f"--out {run.path}")
     if metrics is not None and not args.quiet:
         print(f"wrote {run.path}: config.json, checkpoint.npz, log.csv, metrics.json and the "
               "pictures")
