@@ -32,6 +32,17 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def positive_int(text):
+    """argparse's `type=` for a count: a positive integer, or a clear error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 @contextlib.contextmanager
 def blas_threads():
     """Limit BLAS and Numba to SCRATCHGEN_BLAS_THREADS threads (default 1) while a command runs.

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from ..metrics import SAMPLES_2D
-from .main import Parser, UsageError
+from .main import Parser, UsageError, positive_int
 
 FORMATS = {"2d": (".png", ".npy", ".csv"), "image": (".png", ".npy"), "text": (".txt", ".png")}
 DEFAULT_COUNT = {"2d": SAMPLES_2D, "image": 64, "text": 500}
@@ -28,22 +28,12 @@ SAMPLE_ARGUMENTS = {
 }
 
 
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UsageError(f"-n must be a positive integer (how many samples), got {text!r}")
-    return value
-
-
 def build_parser(model_cls=None):
     parser = Parser(prog="scratchgen sample", description=__doc__.split("\n", 2)[2].strip(),
                     epilog=None if model_cls else "Each model family has its own sample "
                     "options; `scratchgen sample RUN --help` lists those of RUN's family.")
     parser.add_argument("run_dir", help="a run directory written by `scratchgen train`")
-    parser.add_argument("-n", type=str, default=None,
+    parser.add_argument("-n", type=positive_int, default=None,
                         help=f"how many samples (characters for text); default {SAMPLES_2D} "
                              "points, 64 images, 500 characters")
     parser.add_argument("--out", help="the file to write; its extension picks the format")
@@ -89,7 +79,7 @@ def sample_command(argv):
     if out is not None and os.path.splitext(out)[1].lower() not in formats:
         raise UsageError(f"--out {out!r}: a {model_cls.name} run on {dataset.kind} data writes "
                          f"{', '.join(formats)} files, not {os.path.splitext(out)[1] or 'no extension'}")
-    n = _count(args.n) if args.n is not None else DEFAULT_COUNT[dataset.kind]
+    n = args.n or DEFAULT_COUNT[dataset.kind]
     options = {name: getattr(args, name) for name in model_cls.sample_options
                if getattr(args, name) is not None}
     if dataset.kind == "text":

@@ -7,7 +7,7 @@ in `--help`; defaults that depend on the dataset or the loss are listed there to
 import argparse
 import json
 
-from .main import Parser, UsageError
+from .main import Parser, UsageError, positive_int
 
 RUN_FLAGS = ("out", "resume", "quiet", "stop_after", "dry_run")
 
@@ -19,22 +19,12 @@ def add_run_arguments(parser):
                        help="continue the run in --out from its checkpoint (repeating a "
                             "saved setting is fine; only --steps and --checkpoint-every may "
                             "change)")
-    group.add_argument("--stop-after", type=_positive_int, metavar="N",
+    group.add_argument("--stop-after", type=positive_int, metavar="N",
                        help="stop after step N with a checkpoint, as Ctrl-C would "
                             "(continue later with --resume)")
     group.add_argument("--quiet", action="store_true", help="no progress output")
     group.add_argument("--dry-run", "--print-config", dest="dry_run", action="store_true",
                        help="print the full resolved configuration as JSON and exit")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def default_text(option, cases):

@@ -105,6 +105,7 @@ def resume_config(out, settings=None):
     config["out"] = str(out)  # the run may have been moved since
     given = check_settings(config["model"], get_model_class(config["model"]),
                            {k: v for k, v in (settings or {}).items() if k != "out"})
+    require_device(given.get("device", config["device"]))
     changed = [(name, config.get(name), value) for name, value in given.items()
                if name not in ("steps", "checkpoint_every") and config.get(name) != value]
     if changed:

@@ -171,8 +171,8 @@ def test_sample_writes_each_format_of_points_and_says_where(gan_run, tmp_path, c
 
 @pytest.mark.parametrize("argv, words", [
     (["--out", "x.txt"], "writes .png, .npy, .csv files, not .txt"),
-    (["-n", "-3"], "-n must be a positive integer (how many samples), got '-3'"),
-    (["-n", "many"], "-n must be a positive integer"),
+    (["-n", "-3"], "argument -n: must be a positive integer, got '-3'"),
+    (["-n", "many"], "argument -n: must be a positive integer, got 'many'"),
     (["--temperature", "0.5"], "--temperature apply to other model families"),
     (["--sampler", "ddim"], "its sample options: none"),
 ])
