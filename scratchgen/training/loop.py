@@ -71,7 +71,7 @@ def evaluate_run(run, config, model, step, quiet=False, stream=None):
         evaluation = model.evaluate(np.random.default_rng(eval_seed), progress=progress)
         metrics = {**evaluation.metrics, "step": int(step), "finished": step >= config["steps"]}
         run.write_json("metrics.json", metrics)
-        sg_random.manual_seed(eval_seed)  # the pictures draw as they did before metrics.json
+        sg_random.manual_seed(eval_seed)  # pictures draw the same numbers whatever evaluate used
         for picture in model.pictures(np.random.default_rng(eval_seed), evaluation):
             draw(run, picture, model.dataset)
     finally:
