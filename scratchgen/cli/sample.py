@@ -76,9 +76,10 @@ def sample_command(argv):
     run, config, dataset, model = load_run(args.run_dir)
     formats = FORMATS[dataset.kind]
     out = args.out
-    if out is not None and os.path.splitext(out)[1].lower() not in formats:
+    extension = os.path.splitext(out)[1].lower() if out is not None else None
+    if out is not None and extension not in formats:
         raise UsageError(f"--out {out!r}: a {model_cls.name} run on {dataset.kind} data writes "
-                         f"{', '.join(formats)} files, not {os.path.splitext(out)[1] or 'no extension'}")
+                         f"{', '.join(formats)} files, not {extension or 'no extension'}")
     n = args.n or DEFAULT_COUNT[dataset.kind]
     options = {name: getattr(args, name) for name in model_cls.sample_options
                if getattr(args, name) is not None}

@@ -40,18 +40,16 @@ def add_option_arguments(parser, model_cls):
     from ..training.config import option_table
 
     table = option_table(model_cls)
-    groups = {"model": parser.add_argument_group(f"options of {model_cls.name} (the same in "
-                                                 "config.json)")}
+    group = parser.add_argument_group(f"options of {model_cls.name} (the same in config.json)")
     for option in table.values():
         help_text = f"{option.help} {default_text(option, model_cls.cases)}".replace("%", "%%")
         kwargs = dict(dest=option.name, default=None, help=help_text)
         if option.kind is bool:
-            groups["model"].add_argument(option.flag, action=argparse.BooleanOptionalAction,
-                                         **kwargs)
+            group.add_argument(option.flag, action=argparse.BooleanOptionalAction, **kwargs)
             continue
         metavar = "{" + ",".join(option.choices) + "}" if option.choices else \
             option.name.upper()
-        groups["model"].add_argument(option.flag, type=option.parse, metavar=metavar, **kwargs)
+        group.add_argument(option.flag, type=option.parse, metavar=metavar, **kwargs)
 
 
 def build_parser(model_cls):

@@ -12,7 +12,7 @@ A model family subclasses `GenerativeModel` and writes:
 Everything else (checkpoints, resume, progress, the drawing itself) is shared. A model never
 imports the training layer: it says what a picture shows, training/pictures.py draws it.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,7 +50,6 @@ class Picture:
     nrow: int = None
     value_range: tuple = None
     cmap: str = "gray"
-    extra: dict = field(default_factory=dict)
 
 
 def no_progress(label, done, total):
@@ -65,7 +64,6 @@ class GenerativeModel:
     options = ()                  # the family's Option table (besides TRAINING_OPTIONS)
     cases = {}                    # per-case defaults: {when(...): {option: value}}
     sample_options = ()           # sample() keywords that `scratchgen sample` exposes
-    sample_formats = (".png", ".npy")  # what `scratchgen sample --out` may write
 
     def __init__(self, config, dataset):
         self.config = config

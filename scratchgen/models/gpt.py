@@ -212,7 +212,6 @@ class GPT(GenerativeModel):
         Option("eval_batch", 64, "windows per forward pass in evaluation"),
     )
     sample_options = ("prompt", "temperature", "top_k")
-    sample_formats = (".txt", ".png")
 
     def build(self):
         c = self.config

@@ -164,9 +164,10 @@ def resolve_defaults(options, cases, chosen):
         most = max(len(case) for case, _ in rows)
         winners = [(case, value) for case, value in rows if len(case) == most]
         if len({repr(value) for _, value in winners}) > 1:
-            raise ValueError(f"ambiguous defaults: {' and '.join(describe_case(c) for c, _ in winners)} "
-                             f"set {name!r} to {' and '.join(repr(v) for _, v in winners)}; add "
-                             "a case with all their conditions")
+            which = " and ".join(describe_case(case) for case, _ in winners)
+            wanted = " and ".join(repr(value) for _, value in winners)
+            raise ValueError(f"ambiguous defaults: {which} set {name!r} to {wanted}; add a case "
+                             "with all their conditions")
         config[name] = winners[0][1]
     return config
 

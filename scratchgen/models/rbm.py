@@ -298,7 +298,7 @@ class RBM(GenerativeModel):
                   {"params": [self.rbm.visible_bias, self.rbm.hidden_bias], "weight_decay": 0.0}]
         self.optimizers = {"rbm": optim.SGD(groups, lr=config["lr"],
                                             momentum=config["momentum"])}
-        if config["lr_decay"]:  # linearly from lr at the first step towards 0 after the last
+        if config["lr_decay"]:  # lr(t) = lr (1 - t / steps): lr at the first update, ~0 at the last
             steps = config["steps"]
             self.schedulers = {"rbm": optim.lr_scheduler.LambdaLR(
                 self.optimizers["rbm"], lambda t: 1.0 - t / steps)}

@@ -27,8 +27,8 @@ LOOP_OPTIONS = (
 
 
 def option_table(model_cls):
-    """{name: Option} of every setting of a family: its own table, then the loop's and the
-    dataset (its own win where both have a name)."""
+    """{name: Option} of every setting of a family: the dataset, its own table, then the
+    loop's (its own win where both have a name)."""
     names = sorted(name for name, info in datasets.DATASETS.items()
                    if info.kind in model_cls.dataset_kinds)
     table = {"dataset": Option("dataset", model_cls.default_dataset, "training data (see "
@@ -47,7 +47,7 @@ def model_defaults(model_cls):
 def resolved_defaults(model_cls, given):
     """The defaults that apply when the user gave `given` (per-case defaults included)."""
     table = option_table(model_cls)
-    chosen = {**model_defaults(model_cls), **given}
+    chosen = {**{name: option.default for name, option in table.items()}, **given}
     info = datasets.DATASETS.get(chosen["dataset"])
     chosen["dataset_kind"] = info.kind if info is not None else None
     return resolve_defaults(table.values(), model_cls.cases, chosen)
